@@ -1,0 +1,240 @@
+"""A trace of what a model kept: run an input block by block, exactly as in evaluation, and record
+every memory's predicted span, when it actually left its layer's cache, and the loss on each token.
+
+The model's own memory stays bounded by what its spans keep; the trace's arrays grow with the input
+(they are the output), by a few dozen bytes a token.
+"""
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+
+LN2 = math.log(2)
+MAX_ATTENTION_TOKENS = 4096  # a dense tokens x tokens matrix beyond this is too big to hand around
+
+
+@dataclass
+class Trace:
+    """Per-token, per-layer record of one run. Positions index `tokens`."""
+    tokens: np.ndarray       # T, int64
+    spans: np.ndarray        # n_layers x T: predicted span e_i (spec 2.1); L for every memory without expiry
+    dropped_at: np.ndarray   # n_layers x T: first query position at which the memory was gone, -1 if never
+    cache_size: np.ndarray   # n_layers x n_blocks: memories the block's queries could see (before it)
+    bits: np.ndarray         # T: loss of the output at each position in bits, NaN where no target
+    predictions: np.ndarray  # T: the most likely next token (or label) at each position
+    max_span: int
+    ramp: int
+    block_size: int
+    n_layers: int
+    expire_span: bool = True
+    targets: np.ndarray | None = None    # T: task targets (-1: none); None means next-token prediction
+    attention_layer: int | None = None
+    attention: np.ndarray | None = None  # T x T: that layer's attention, mean over heads, rows = queries
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: arrays become lists, NaN bits become null."""
+        out = {
+            "tokens": self.tokens.tolist(),
+            "spans": np.round(self.spans, 3).tolist(),
+            "dropped_at": self.dropped_at.tolist(),
+            "cache_size": self.cache_size.tolist(),
+            "bits": [None if math.isnan(b) else round(b, 4) for b in self.bits.tolist()],
+            "predictions": self.predictions.tolist(),
+            "max_span": self.max_span, "ramp": self.ramp, "block_size": self.block_size,
+            "n_layers": self.n_layers, "expire_span": self.expire_span, "meta": self.meta,
+        }
+        if self.targets is not None:
+            out["targets"] = self.targets.tolist()
+        if self.attention is not None:
+            out["attention_layer"] = self.attention_layer
+            out["attention"] = np.round(self.attention, 5).tolist()
+        return out
+
+    def save_json(self, path) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f)
+
+    @property
+    def mean_kept(self) -> float:
+        """Average number of memories a block's queries could see, over layers and blocks."""
+        return float(self.cache_size.mean())
+
+
+def encode_input(inputs, vocab_size: int) -> np.ndarray:
+    """Text (as UTF-8 bytes), bytes, or a sequence of token ids -> int64 ids, or an InputError."""
+    if isinstance(inputs, str):
+        inputs = inputs.encode("utf-8")
+    if isinstance(inputs, (bytes, bytearray, memoryview)):
+        if vocab_size < 256:
+            raise InputError(f"this model reads token ids 0..{vocab_size - 1}, not text; give token ids")
+        ids = np.frombuffer(bytes(inputs), dtype=np.uint8).astype(np.int64)
+    else:
+        if isinstance(inputs, torch.Tensor):
+            inputs = inputs.detach().cpu().numpy()
+        ids = np.asarray(inputs)
+        if ids.dtype == object or ids.ndim != 1:
+            raise InputError("token ids must be a flat sequence of integers")
+        if ids.size and not np.issubdtype(ids.dtype, np.integer):
+            if not (np.issubdtype(ids.dtype, np.floating) and np.all(ids == np.round(ids))):
+                raise InputError(f"token ids must be integers (got {ids.dtype})")
+        ids = ids.astype(np.int64)
+    if ids.size == 0:
+        raise InputError("the input is empty: give at least one token")
+    bad = np.flatnonzero((ids < 0) | (ids >= vocab_size))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"token id {int(ids[i])} at position {i} is outside the vocabulary 0..{vocab_size - 1}")
+    return ids
+
+
+class Tracer:
+    """Streaming trace: feed pieces of any length; the result equals one run over their concatenation.
+
+    Tokens are held back until a whole block of M is there (the model's block boundaries do not depend
+    on how the input was cut); finish() runs what is left as a last, shorter block.
+    """
+
+    def __init__(self, model, attention_layer: int | None = None,
+                 progress: Callable[[int, int], None] | None = None, total: int | None = None):
+        cfg = model.config
+        if attention_layer is not None and not 0 <= attention_layer < cfg.n_layers:
+            raise InputError(f"attention_layer must be in 0..{cfg.n_layers - 1} (got {attention_layer})")
+        self.model, self.cfg = model, cfg
+        self.attention_layer = attention_layer
+        self.progress, self.total = progress, total
+        self.memory = None
+        self.pending_tokens = np.zeros(0, np.int64)
+        self.pending_targets = None
+        self.with_targets = None  # decided by the first feed
+        self.last_log_probs = None  # next-token mode: the previous block's last row awaits its target
+        self.n_done = 0
+        self.blocks = []  # per block: dict of numpy arrays
+
+    def feed(self, tokens, targets=None) -> None:
+        ids = encode_input(tokens, self.cfg.vocab_size)
+        if self.with_targets is None:
+            self.with_targets = targets is not None
+            self.pending_targets = np.zeros(0, np.int64) if self.with_targets else None
+        if self.with_targets != (targets is not None):
+            raise InputError("give targets with every piece or with none")
+        if self.with_targets:
+            targets = np.asarray(targets, dtype=np.int64)
+            if targets.shape != ids.shape:
+                raise InputError(f"targets must match the tokens in length ({targets.shape} vs {ids.shape})")
+            if np.any(targets >= self.cfg.vocab_size) or np.any(targets < -1):
+                raise InputError(f"targets must be -1 (none) or in 0..{self.cfg.vocab_size - 1}")
+            self.pending_targets = np.concatenate([self.pending_targets, targets])
+        if self.attention_layer is not None and self.n_done + len(self.pending_tokens) + len(ids) > MAX_ATTENTION_TOKENS:
+            raise InputError(f"attention weights are recorded for at most {MAX_ATTENTION_TOKENS} tokens; "
+                             "trace a shorter input or leave attention off")
+        self.pending_tokens = np.concatenate([self.pending_tokens, ids])
+        M = self.cfg.block_size
+        while len(self.pending_tokens) >= M:
+            self._run_block(M)
+
+    def finish(self) -> Trace:
+        if len(self.pending_tokens):
+            self._run_block(len(self.pending_tokens))
+        if not self.blocks:
+            raise InputError("the input is empty: give at least one token")
+        return self._assemble()
+
+    @torch.inference_mode()
+    def _run_block(self, n: int) -> None:
+        model, cfg = self.model, self.cfg
+        block, self.pending_tokens = self.pending_tokens[:n], self.pending_tokens[n:]
+        if self.with_targets:
+            block_targets, self.pending_targets = self.pending_targets[:n], self.pending_targets[n:]
+        was_training = model.training
+        model.eval()
+        try:
+            idx = torch.from_numpy(block)[None].to(model.device)
+            out = model(idx, self.memory, attention_layer=self.attention_layer)
+        finally:
+            model.train(was_training)
+        self.memory = out.memory
+        t0 = self.n_done
+        log_probs = out.log_probs[0].float()
+        rows = torch.arange(n, device=log_probs.device)
+
+        bits = np.full(n, np.nan, np.float32)
+        if self.with_targets:
+            tgt = torch.from_numpy(block_targets).to(log_probs.device)
+            scored = (tgt >= 0).cpu().numpy()
+            lp = log_probs[rows, tgt.clamp(min=0)].cpu().numpy()
+            bits[scored] = -lp[scored] / LN2
+        else:
+            if self.last_log_probs is not None:  # the previous block's last byte predicted this block's first
+                self.blocks[-1]["bits"][-1] = -float(self.last_log_probs[block[0]]) / LN2
+            nxt = torch.from_numpy(block[1:]).to(log_probs.device)
+            bits[:-1] = (-log_probs[rows[:-1], nxt] / LN2).cpu().numpy()
+            self.last_log_probs = log_probs[-1]
+
+        spans, cache, dropped = [], [], []
+        for d in out.details:
+            if d.spans is None:
+                spans.append(np.full(n, cfg.max_span, np.float32))
+            else:
+                spans.append(d.spans[0, -n:].float().cpu().numpy())
+            cache.append(d.key_position.shape[1] - n)
+            gone = d.dropped_position[0].cpu().numpy()
+            dropped.append(gone[gone >= 0])
+        record = {"t0": t0, "n": n, "bits": bits, "spans": np.stack(spans), "cache": cache, "dropped": dropped,
+                  "predictions": log_probs.argmax(-1).cpu().numpy(), "tokens": block}
+        if self.with_targets:
+            record["targets"] = block_targets
+        if self.attention_layer is not None:
+            d = out.details[self.attention_layer]
+            record["attention"] = d.attention[0].mean(0).float().cpu().numpy()  # T x S
+            record["key_position"] = d.key_position[0].cpu().numpy()
+        self.blocks.append(record)
+        self.n_done += n
+        if self.progress is not None:
+            self.progress(self.n_done, max(self.total or 0, self.n_done))
+
+    def _assemble(self) -> Trace:
+        cfg, blocks = self.cfg, self.blocks
+        T = self.n_done
+        dropped_at = np.full((cfg.n_layers, T), -1, np.int64)
+        for b in blocks:
+            for layer, positions in enumerate(b["dropped"]):
+                dropped_at[layer, positions] = b["t0"] + b["n"]  # gone from the next block's first query on
+        attention = None
+        if self.attention_layer is not None:
+            attention = np.zeros((T, T), np.float32)
+            for b in blocks:
+                keys = b["key_position"]
+                real = keys >= 0  # the start state's zero memories are not tokens
+                attention[b["t0"]:b["t0"] + b["n"], keys[real]] = b["attention"][:, real]
+        return Trace(
+            tokens=np.concatenate([b["tokens"] for b in blocks]),
+            spans=np.concatenate([b["spans"] for b in blocks], axis=1),
+            dropped_at=dropped_at,
+            cache_size=np.array([b["cache"] for b in blocks], np.int64).T,
+            bits=np.concatenate([b["bits"] for b in blocks]),
+            predictions=np.concatenate([b["predictions"] for b in blocks]).astype(np.int64),
+            max_span=cfg.max_span, ramp=cfg.ramp, block_size=cfg.block_size, n_layers=cfg.n_layers,
+            expire_span=cfg.expire_span,
+            targets=np.concatenate([b["targets"] for b in blocks]) if self.with_targets else None,
+            attention_layer=self.attention_layer, attention=attention,
+        )
+
+
+def trace(model, inputs, targets=None, attention_layer: int | None = None,
+          progress: Callable[[int, int], None] | None = None) -> Trace:
+    """Trace `inputs` (text, bytes or token ids) through `model` block by block with its cache.
+
+    targets: per-token task targets (-1 where none); by default each token's target is the next one.
+    attention_layer: also record that layer's attention weights (inputs of at most 4,096 tokens).
+    progress: called as progress(tokens_done, tokens_total) after every block.
+    """
+    ids = encode_input(inputs, model.config.vocab_size)
+    tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids))
+    tracer.feed(ids, targets)
+    return tracer.finish()

@@ -1,0 +1,139 @@
+"""model.trace: streaming equals one run, what it records, bad input, and the command line."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, tiny_model
+from model import InputError, Tracer, trace
+
+rng = np.random.default_rng(0)
+LONG = bytes(rng.integers(0, 256, 1000).tolist())
+
+
+def test_streaming_in_pieces_equals_one_run():
+    model = tiny_model(seed=2)
+    whole = trace(model, LONG)
+    tracer = Tracer(model)
+    cuts = [0, 1, 2, 13, 100, 101, 517, 999, 1000]
+    for a, b in zip(cuts, cuts[1:]):
+        tracer.feed(LONG[a:b])
+    pieces = tracer.finish()
+    for name in ("tokens", "spans", "dropped_at", "cache_size", "predictions"):
+        np.testing.assert_array_equal(getattr(whole, name), getattr(pieces, name), err_msg=name)
+    np.testing.assert_array_equal(whole.bits, pieces.bits)
+
+
+def test_trace_records_every_field_with_the_right_shapes():
+    model = tiny_model(seed=2)
+    seen = []
+    t = trace(model, LONG, progress=lambda done, total: seen.append((done, total)))
+    L, T, M = model.config.n_layers, len(LONG), model.config.block_size
+    assert t.tokens.tolist() == list(LONG)
+    assert t.spans.shape == t.dropped_at.shape == (L, T)
+    assert t.cache_size.shape == (L, -(-T // M))
+    assert t.bits.shape == (T,) and np.isnan(t.bits[-1]) and not np.isnan(t.bits[:-1]).any()
+    assert np.all((t.spans > 0) & (t.spans <= t.max_span))
+    assert seen[-1] == (T, T) and len(seen) == -(-T // M)
+    # the memory the model holds stays bounded by its spans, whatever the input length
+    assert t.cache_size.max() <= t.max_span + t.ramp + 2 * M
+
+
+def test_bits_are_the_next_token_loss():
+    model = tiny_model(seed=2)
+    t = trace(model, b"abcabca")
+    import torch
+    with torch.no_grad():
+        out = model(torch.tensor([list(b"abcabca")]))
+    expected = -out.log_probs[0, :-1].gather(1, torch.tensor(list(b"bcabca"))[:, None])[:, 0] / np.log(2)
+    np.testing.assert_allclose(t.bits[:-1], expected.numpy(), rtol=1e-5)
+
+
+def test_task_targets_score_only_where_given():
+    model = tiny_model(seed=2, vocab_size=12)
+    tokens = np.arange(40) % 10
+    targets = np.full(40, -1)
+    targets[9::10] = 11
+    t = trace(model, tokens, targets=targets)
+    assert np.isnan(t.bits[targets < 0]).all() and not np.isnan(t.bits[targets >= 0]).any()
+    assert t.targets.tolist() == targets.tolist()
+
+
+def test_any_pasted_text_is_valid_input():
+    model = tiny_model(seed=2)
+    text = "naïve café — 東京 🙂 <script>alert(1)</script>\x00"
+    t = trace(model, text)
+    assert bytes(t.tokens.tolist()).decode("utf-8") == text
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("", "the input is empty"),
+    (b"", "the input is empty"),
+    ([], "the input is empty"),
+    ([1, 2, 256], "token id 256 at position 2 is outside the vocabulary 0..255"),
+    ([-1], "token id -1 at position 0 is outside the vocabulary"),
+    ([[1, 2]], "flat sequence"),
+    ([0.5], "must be integers"),
+])
+def test_bad_input_names_the_problem(bad, message):
+    with pytest.raises(InputError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        trace(tiny_model(), bad)
+
+
+def test_text_into_a_task_model_is_refused():
+    with pytest.raises(InputError, match="not text"):
+        trace(tiny_model(vocab_size=12), "hello")
+
+
+def test_attention_is_recorded_for_one_layer_and_only_for_short_inputs():
+    model = tiny_model(seed=2)
+    t = trace(model, LONG[:100], attention_layer=1)
+    assert t.attention.shape == (100, 100) and t.attention_layer == 1
+    with pytest.raises(InputError, match="attention_layer must be in 0..1"):
+        trace(model, LONG[:100], attention_layer=2)
+    with pytest.raises(InputError, match="at most 4096 tokens"):
+        trace(model, bytes(5000), attention_layer=0)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "model.trace", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_writes_the_trace_as_json(tmp_path, tiny_checkpoint):
+    text = tmp_path / "in.txt"
+    text.write_text("Humpty Dumpty sat on a wall. " * 5)
+    out = tmp_path / "trace.json"
+    result = run_cli("--checkpoint", str(tiny_checkpoint), "--text-file", str(text), "--out", str(out),
+                     "--device", "auto")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    n = len(text.read_bytes())
+    assert len(data["tokens"]) == n and len(data["spans"]) == data["n_layers"] == 2
+    assert len(data["spans"][0]) == len(data["dropped_at"][1]) == len(data["bits"]) == n
+    assert data["bits"][-1] is None
+    assert {"max_span", "ramp", "block_size", "cache_size"} <= data.keys()
+    assert data["meta"]["device"] == "cpu" or data["meta"]["device"].startswith("cuda")
+
+
+@pytest.mark.parametrize("setup, message", [
+    ("empty", "the input is empty"),
+    ("no-weights", "no weights file"),
+    ("missing-file", "cannot read"),
+    ("missing-repo", "not in the local cache"),
+])
+def test_cli_bad_input_is_one_clear_line(tmp_path, tiny_checkpoint, setup, message):
+    text = tmp_path / "in.txt"
+    text.write_bytes(b"" if setup == "empty" else b"hello")
+    checkpoint = str(tiny_checkpoint)
+    if setup == "no-weights":
+        checkpoint = str(tmp_path)
+    if setup == "missing-file":
+        text = tmp_path / "absent.txt"
+    if setup == "missing-repo":
+        checkpoint = "expire-span-explorer/absent"
+    result = run_cli("--checkpoint", checkpoint, "--text-file", str(text), "--out", str(tmp_path / "o.json"))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
