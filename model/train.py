@@ -1,0 +1,329 @@
+"""Train an Expire-Span model (or its Transformer-XL baseline) from a TOML config.
+
+    python -m model.train --config configs/text.toml            # resumes from its own last state
+    torchrun --nproc_per_node 2 -m model.train --config ...      # data-parallel (DDP)
+
+Adam with linear warm-up and no decay, gradient clipping (spec section 9). Every batch row walks its own
+contiguous slice of the stream and carries its memory from block to block. State (weights, optimiser,
+memories, data position, RNG) is saved as safetensors + JSON every `save_every` steps and at the end;
+a run started again continues where it stopped, and refuses to if its config changed. Metrics go to
+`metrics.jsonl`; the final model to `<out_dir>/final` (config.json + model.safetensors).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+
+from .batches import BlockWalker, make_stream, task_vocab_size
+from .config import ExpireSpanConfig
+from .errors import ConfigError, ExpireSpanError
+from .expire_span import ExpireSpanLM, LayerMemory, Memory
+
+LN2 = math.log(2)
+# Settings a resumed run may change: they say how long and how often, not what is learned.
+SCHEDULE_KEYS = {"steps", "eval_every", "eval_tokens", "eval_batch_size", "log_every", "save_every", "out_dir"}
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 16         # rows over all processes
+    steps: int = 1000            # optimiser steps (one block of M tokens per row each)
+    lr: float = 7e-4
+    warmup: int = 200
+    grad_clip: float = 0.3
+    seed: int = 0
+    eval_every: int = 500
+    eval_tokens: int = 65536
+    eval_batch_size: int = 8
+    log_every: int = 20
+    save_every: int = 200
+    out_dir: str = "runs/default"
+
+    def problems(self):
+        out = []
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type is int and (isinstance(v, bool) or not isinstance(v, int)):
+                out.append(f"train.{f.name} must be an integer (got {v!r})")
+            elif f.type is float and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                out.append(f"train.{f.name} must be a number (got {v!r})")
+        if out:
+            return out
+        for name in ("batch_size", "steps", "eval_every", "eval_tokens", "eval_batch_size", "log_every", "save_every"):
+            if getattr(self, name) < 1:
+                out.append(f"train.{name} must be >= 1 (got {getattr(self, name)})")
+        if not self.lr > 0:
+            out.append(f"train.lr must be > 0 (got {self.lr})")
+        if self.warmup < 0 or self.grad_clip < 0:
+            out.append("train.warmup and train.grad_clip must be >= 0")
+        return out
+
+
+@dataclass
+class RunConfig:
+    model: ExpireSpanConfig
+    task: str
+    data: dict
+    train: TrainConfig
+
+    def to_dict(self):
+        return {"model": self.model.to_dict(), "data": {"task": self.task, **self.data}, "train": asdict(self.train)}
+
+
+def load_run_config(path) -> RunConfig:
+    """Read and check a TOML run config; unknown keys and impossible values stop here, before training."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    unknown = sorted(set(raw) - {"model", "data", "train"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown sections {', '.join(unknown)} (use model, data, train)")
+    data = dict(raw.get("data", {}))
+    task = data.pop("task", None)
+    if task is None:
+        raise ConfigError(f"{path}: [data] needs task = \"text\", \"collision\" or \"corridor\"")
+    vocab = task_vocab_size(task, {k: v for k, v in data.items() if k != "corpus"} if task != "text" else {})
+    if task == "text" and set(data) - {"corpus"}:
+        raise ConfigError(f"{path}: unknown [data] keys for text: {', '.join(sorted(set(data) - {'corpus'}))}")
+    model_values = dict(raw.get("model", {}))
+    if model_values.setdefault("vocab_size", vocab) != vocab:
+        raise ConfigError(f"{path}: model.vocab_size must be {vocab} for the {task} task")
+    model = ExpireSpanConfig.from_dict(model_values)
+    train_values = raw.get("train", {})
+    known = {f.name for f in fields(TrainConfig)}
+    if set(train_values) - known:
+        raise ConfigError(f"{path}: unknown [train] keys: {', '.join(sorted(set(train_values) - known))}")
+    train = TrainConfig(**train_values)
+    problems = train.problems()
+    if train.batch_size % world_size():
+        problems.append(f"train.batch_size ({train.batch_size}) must divide among {world_size()} processes")
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return RunConfig(model, task, data, train)
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def learning_rate(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then constant (spec section 9)."""
+    return cfg.lr * min(1.0, (step + 1) / max(cfg.warmup, 1))
+
+
+@torch.no_grad()
+def evaluate(model: ExpireSpanLM, stream, n_tokens: int, batch_size: int) -> dict:
+    """Loss (bits per scored token), error rate and mean kept memory over about n_tokens of a stream."""
+    was_training = model.training
+    model.eval()
+    M = model.config.block_size
+    batch_size = max(1, min(batch_size, len(stream.tokens) // M))
+    walker = BlockWalker(stream, batch_size, M)
+    steps = max(1, min(n_tokens // (batch_size * M), walker.slice_len // M))
+    memory, nll, scored, wrong, kept = None, 0.0, 0, 0, []
+    for _ in range(steps):
+        x, y = walker.next()
+        x, y = torch.from_numpy(x).to(model.device), torch.from_numpy(y).to(model.device)
+        out = model(x, memory)
+        memory = out.memory
+        mask = y >= 0
+        lp = out.log_probs.gather(-1, y.clamp(min=0)[..., None])[..., 0]
+        nll -= float(lp[mask].sum())
+        scored += int(mask.sum())
+        wrong += int((out.log_probs.argmax(-1) != y)[mask].sum())
+        kept.append(np.mean([d.key_position.shape[1] - x.shape[1] for d in out.details]))
+    model.train(was_training)
+    return {"bits": nll / max(scored, 1) / LN2, "error": wrong / max(scored, 1), "scored": scored,
+            "kept": float(np.mean(kept))}
+
+
+class Run:
+    """One training run: model, optimiser, data walker and memory, with save and resume."""
+
+    def __init__(self, cfg: RunConfig, device: torch.device, rank: int = 0, world: int = 1):
+        self.cfg, self.device, self.rank, self.world = cfg, device, rank, world
+        self.out = Path(cfg.train.out_dir)
+        torch.manual_seed(cfg.train.seed)
+        self.model = ExpireSpanLM(cfg.model).to(device).train()
+        self.ddp = None
+        if world > 1:
+            self.ddp = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[device.index] if device.type == "cuda" else None)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.train.lr)
+        M, B = cfg.model.block_size, cfg.train.batch_size // world
+        n_train = cfg.train.steps * cfg.train.batch_size * M
+        self.train_stream = make_stream(cfg.task, cfg.data, "train", n_train, cfg.train.seed)
+        self.walker = BlockWalker(self.train_stream, B, M, row_offset=rank * B, n_rows=cfg.train.batch_size)
+        self.memory = None
+        self.step = 0
+        torch.manual_seed(cfg.train.seed + 1 + rank)  # noise and dropout streams differ per process
+
+    # ---- state on disk: safetensors for tensors, JSON for the rest; never pickle ----
+    def save(self):
+        self.out.mkdir(parents=True, exist_ok=True)
+        tensors = {f"memory.{i}.{k}": getattr(layer, k).contiguous().cpu()
+                   for i, layer in enumerate(self.memory.layers) for k in ("hidden", "position")} if self.memory else {}
+        tensors["rng.torch"] = torch.get_rng_state()
+        save_file(tensors, str(self.out / f"memory-rank{self.rank}.tmp"))
+        os.replace(self.out / f"memory-rank{self.rank}.tmp", self.out / f"memory-rank{self.rank}.safetensors")
+        if self.world > 1:
+            dist.barrier()
+        if self.rank != 0:
+            return
+        tensors = {f"model.{k}": v.contiguous().cpu() for k, v in self.model.state_dict().items()}
+        opt = self.optimizer.state_dict()
+        for index, state in opt["state"].items():
+            for k, v in state.items():
+                tensors[f"optim.{index}.{k}"] = torch.as_tensor(v).cpu()
+        save_file(tensors, str(self.out / "state.tmp"))
+        os.replace(self.out / "state.tmp", self.out / "state.safetensors")
+        meta = {"step": self.step, "walker_step": self.walker.step, "world": self.world,
+                "memory_t0": self.memory.t0 if self.memory else 0, "config": self.cfg.to_dict()}
+        (self.out / "state.tmp.json").write_text(json.dumps(meta, indent=2))
+        os.replace(self.out / "state.tmp.json", self.out / "state.json")
+
+    def resume(self) -> bool:
+        meta_path = self.out / "state.json"
+        if not meta_path.exists():
+            return False
+        meta = json.loads(meta_path.read_text())
+        old, new = meta["config"], self.cfg.to_dict()
+        changed = [f"{s}.{k}" for s in new for k in set(new[s]) | set(old.get(s, {}))
+                   if old.get(s, {}).get(k) != new[s].get(k) and not (s == "train" and k in SCHEDULE_KEYS)]
+        if changed:
+            raise ConfigError(f"{self.out} holds a run with a different config (changed: {', '.join(sorted(changed))}); "
+                              "use another train.out_dir, or --fresh to start this one over")
+        if meta["world"] != self.world:
+            raise ConfigError(f"{self.out} was saved by {meta['world']} processes, not {self.world}")
+        tensors = load_file(str(self.out / "state.safetensors"))
+        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        opt = self.optimizer.state_dict()
+        for index in range(len(opt["param_groups"][0]["params"])):
+            keys = [k for k in tensors if k.startswith(f"optim.{index}.")]
+            opt["state"][index] = {k.split(".", 2)[2]: tensors[k] for k in keys}
+        self.optimizer.load_state_dict(opt)
+        mem = load_file(str(self.out / f"memory-rank{self.rank}.safetensors"))
+        torch.set_rng_state(mem["rng.torch"])
+        if meta["memory_t0"]:
+            layers = [LayerMemory(mem[f"memory.{i}.hidden"].to(self.device), mem[f"memory.{i}.position"].to(self.device))
+                      for i in range(self.cfg.model.n_layers)]
+            self.memory = Memory(layers, meta["memory_t0"])
+        self.step, self.walker.step = meta["step"], meta["walker_step"]
+        return True
+
+    def train_step(self) -> dict:
+        cfg = self.cfg.train
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.step, cfg)
+        x, y = self.walker.next()
+        x, y = torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
+        out = (self.ddp or self.model)(x, self.memory, targets=y)
+        loss = out.loss + (out.span_loss if out.span_loss is not None else 0.0)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        self.memory = out.memory
+        self.step += 1
+        spans = [d.spans.mean().item() for d in out.details if d.spans is not None]
+        return {"loss_bits": out.loss.item() / LN2,
+                "span_loss": out.span_loss.item() if out.span_loss is not None else 0.0,
+                "mean_span": float(np.mean(spans)) if spans else float(self.cfg.model.max_span),
+                "kept": float(np.mean([d.key_position.shape[1] - x.shape[1] for d in out.details]))}
+
+
+def progress_line(step, total, stats, tokens_per_s, eta_s) -> str:
+    done = int(30 * step / total)
+    return (f"[{'#' * done}{'.' * (30 - done)}] {100 * step / total:5.1f}% step {step}/{total} "
+            f"loss {stats['loss_bits']:.3f} bits  span {stats['mean_span']:.0f}  kept {stats['kept']:.0f}  "
+            f"{tokens_per_s:,.0f} tok/s  eta {eta_s / 60:.0f} min")
+
+
+def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
+    rank, world = int(os.environ.get("RANK", "0")), world_size()
+    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    dev = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if use_cuda else "cpu")
+    run = Run(cfg, dev, rank, world)
+    out = run.out
+    if fresh and rank == 0:
+        for name in ("state.json", "metrics.jsonl"):
+            (out / name).unlink(missing_ok=True)
+    if world > 1:
+        dist.barrier()
+    resumed = run.resume()
+    log = (out / "metrics.jsonl") if rank == 0 else None
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "run_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        print(f"{'resumed at step ' + str(run.step) if resumed else 'starting'}: {cfg.task}, "
+              f"{sum(p.numel() for p in run.model.parameters()):,} parameters, {world} process(es) on {dev}",
+              flush=True)
+    valid = make_stream(cfg.task, cfg.data, "valid", cfg.train.eval_tokens, cfg.train.seed) if rank == 0 else None
+    tokens_per_step = cfg.train.batch_size * cfg.model.block_size
+    start, start_step = time.perf_counter(), run.step
+    while run.step < cfg.train.steps:
+        stats = run.train_step()
+        if rank == 0 and (run.step % cfg.train.log_every == 0 or run.step == cfg.train.steps):
+            elapsed = time.perf_counter() - start
+            tps = (run.step - start_step) * tokens_per_step / max(elapsed, 1e-9)
+            eta = (cfg.train.steps - run.step) * tokens_per_step / max(tps, 1e-9)
+            print(progress_line(run.step, cfg.train.steps, stats, tps, eta), flush=True)
+            with open(log, "a") as f:
+                f.write(json.dumps({"step": run.step, "tokens": run.step * tokens_per_step, "lr": learning_rate(run.step - 1, cfg.train),
+                                    "tok_per_s": round(tps), **stats}) + "\n")
+        if rank == 0 and (run.step % cfg.train.eval_every == 0 or run.step == cfg.train.steps):
+            result = evaluate(run.model, valid, cfg.train.eval_tokens, cfg.train.eval_batch_size)
+            print(f"  valid: {result['bits']:.4f} bits/token  error {result['error']:.4f}  kept {result['kept']:.0f}", flush=True)
+            with open(log, "a") as f:
+                f.write(json.dumps({"step": run.step, "split": "valid", **result}) + "\n")
+        if run.step % cfg.train.save_every == 0 or run.step == cfg.train.steps:
+            run.save()
+    if rank == 0:
+        run.model.save_pretrained(out / "final")
+        print(f"final model: {out / 'final'}", flush=True)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return out / "final"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--fresh", action="store_true", help="start over instead of resuming")
+    parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
+    parser.add_argument("--steps", type=int, help="override train.steps (a smoke run)")
+    parser.add_argument("--out-dir", help="override train.out_dir")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_run_config(args.config)
+        if args.steps is not None:
+            cfg.train.steps = args.steps
+        if args.out_dir is not None:
+            cfg.train.out_dir = args.out_dir
+        train(cfg, fresh=args.fresh, device=args.device)
+    except ExpireSpanError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

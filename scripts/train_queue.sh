@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Train checkpoints one after another in the background; each resumes where it stopped.
+#   nohup bash scripts/train_queue.sh text collision > runs/queue.log 2>&1 &
+cd "$(dirname "$0")/.."
+mkdir -p runs
+for name in "$@"; do
+  .venv/bin/python -m model.train --config "configs/$name.toml" >> "runs/$name.log" 2>&1
+done

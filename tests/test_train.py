@@ -1,0 +1,140 @@
+"""Training pipeline: a smoke run, exact resume, config checks, and DDP over two CPU processes."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import ROOT
+from model import ConfigError, ExpireSpanLM
+from model.train import load_run_config
+
+TEXT = ("It was the best of times, it was the worst of times; the coast was clear at dawn. "
+        "In the beginning God created the heavens and the earth. ") * 40
+
+
+def write_config(tmp_path, out_dir, extra="", task="text"):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    for split in ("train", "valid", "test"):
+        (corpus / f"{split}.txt").write_text(TEXT)
+    data = f'task = "text"\ncorpus = "{corpus}"' if task == "text" else 'task = "corridor"\nmin_length = 4\nmax_length = 40'
+    path = tmp_path / "run.toml"
+    path.write_text(f"""
+[model]
+n_layers = 2
+d_model = 32
+n_heads = 2
+d_ff = 64
+block_size = 16
+max_span = 64
+ramp = 8
+span_loss = 1e-3
+[data]
+{data}
+[train]
+batch_size = 4
+steps = 6
+lr = 1e-3
+warmup = 2
+eval_every = 3
+eval_tokens = 512
+eval_batch_size = 2
+log_every = 1
+save_every = 3
+out_dir = "{out_dir}"
+{extra}
+""")
+    return path
+
+
+def run_train(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "model.train", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+
+
+def weights(folder):
+    return load_file(str(folder / "model.safetensors"))
+
+
+@pytest.mark.parametrize("task", ["text", "corridor"])
+def test_smoke_run_writes_metrics_and_a_loadable_checkpoint(tmp_path, task):
+    cfg = write_config(tmp_path, tmp_path / "run", task=task)
+    result = run_train("--config", str(cfg))
+    assert result.returncode == 0, result.stderr
+    assert "step 6/6" in result.stdout and "span" in result.stdout
+    lines = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [l["step"] for l in lines if "split" not in l] == [1, 2, 3, 4, 5, 6]
+    assert [l["step"] for l in lines if l.get("split") == "valid"] == [3, 6]
+    model = ExpireSpanLM.from_pretrained(tmp_path / "run" / "final")
+    assert model.config.block_size == 16
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path):
+    straight = write_config(tmp_path, tmp_path / "straight")
+    assert run_train("--config", str(straight)).returncode == 0
+    stopped = write_config(tmp_path, tmp_path / "stopped")
+    assert run_train("--config", str(stopped), "--steps", "3").returncode == 0
+    result = run_train("--config", str(stopped))
+    assert result.returncode == 0 and "resumed at step 3" in result.stdout
+    a, b = weights(tmp_path / "straight" / "final"), weights(tmp_path / "stopped" / "final")
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def test_a_resumed_run_refuses_a_changed_config(tmp_path):
+    cfg = write_config(tmp_path, tmp_path / "run")
+    assert run_train("--config", str(cfg), "--steps", "3").returncode == 0
+    changed = write_config(tmp_path, tmp_path / "run", extra="seed = 5")
+    result = run_train("--config", str(changed))
+    assert result.returncode == 2
+    assert "different config (changed: train.seed)" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("lerning_rate = 1.0", "unknown [train] keys: lerning_rate"),
+    ("batch_size = 0", "train.batch_size must be >= 1"),
+    ("lr = -1.0", "train.lr must be > 0"),
+])
+def test_bad_train_settings_are_refused_before_training(tmp_path, extra, message):
+    cfg = write_config(tmp_path, tmp_path / "run", extra=extra).read_text()
+    cfg = cfg.replace("batch_size = 4\n", "") if "batch_size" in extra else cfg
+    cfg = cfg.replace("lr = 1e-3\n", "") if extra.startswith("lr") else cfg
+    (tmp_path / "bad.toml").write_text(cfg)
+    with pytest.raises(ConfigError) as err:
+        load_run_config(tmp_path / "bad.toml")
+    assert message in str(err.value)
+    result = run_train("--config", str(tmp_path / "bad.toml"))
+    assert result.returncode == 2 and message in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_impossible_model_and_unknown_sections_are_refused(tmp_path):
+    cfg = write_config(tmp_path, tmp_path / "run").read_text()
+    (tmp_path / "a.toml").write_text(cfg.replace("ramp = 8", "ramp = 1"))
+    with pytest.raises(ConfigError, match="ramp must be > 1"):
+        load_run_config(tmp_path / "a.toml")
+    (tmp_path / "b.toml").write_text(cfg + "\n[optimizer]\nname = 'sgd'\n")
+    with pytest.raises(ConfigError, match="unknown sections optimizer"):
+        load_run_config(tmp_path / "b.toml")
+    (tmp_path / "c.toml").write_text(cfg.replace('task = "text"', 'task = "chess"'))
+    with pytest.raises(ConfigError, match="unknown task 'chess'"):
+        load_run_config(tmp_path / "c.toml")
+
+
+def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
+    single = write_config(tmp_path, tmp_path / "single")
+    assert run_train("--config", str(single)).returncode == 0
+    ddp = write_config(tmp_path, tmp_path / "ddp")
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "model.train", "--config", str(ddp), "--device", "cpu"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 process(es)" in result.stdout
+    a, b = weights(tmp_path / "single" / "final"), weights(tmp_path / "ddp" / "final")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], atol=1e-5, rtol=1e-4, msg=name)
