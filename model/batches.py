@@ -1,7 +1,10 @@
-"""Token streams for the three tasks, and a walker that cuts them into training blocks.
+"""Training and evaluation blocks for the three tasks.
 
-Each batch row walks its own contiguous slice of the stream (spec section 9), so the memory a row
-carries from block to block belongs to the text it is reading.
+Text and object collision are streams: each batch row walks its own contiguous slice (spec section 9),
+so the memory a row carries from block to block belongs to what it is reading. The corridor is a set of
+independent episodes: every row of a batch runs an episode of the same length from a fresh memory, so
+the only cue in memory is the one the query asks about (without position information beyond M tokens,
+cues of earlier episodes would be indistinguishable from the current one).
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +37,12 @@ def collision_config(params: dict) -> "collision.CollisionConfig":
         raise ConfigError(f"[data] collision settings: {e}") from None
 
 
+CORRIDOR_WALKER_KEYS = {"eval_length"}  # [data] keys for the walker, not the episode generator
+
+
 def corridor_config(params: dict) -> "corridor.CorridorConfig":
     try:
-        return corridor.CorridorConfig(**params)
+        return corridor.CorridorConfig(**{k: v for k, v in params.items() if k not in CORRIDOR_WALKER_KEYS})
     except (TypeError, ValueError) as e:
         raise ConfigError(f"[data] corridor settings: {e}") from None
 
@@ -60,10 +66,18 @@ def make_stream(task: str, params: dict, split: str, n_tokens: int, seed: int) -
         cfg = collision_config(params)
         seq = collision.generate(cfg, n_frames=-(-n_tokens // cfg.frame_len), seed=split_seed)
         return Stream(seq.tokens, seq.targets)
-    if task == "corridor":
-        s = corridor.stream(corridor_config(params), n_tokens, split_seed)
-        return Stream(s.tokens, s.targets)
     raise ConfigError(f"unknown task {task!r}: use text, collision or corridor")
+
+
+def make_walker(task: str, params: dict, split: str, batch_size: int, block_size: int, seed: int,
+                n_tokens: int, row_offset: int = 0, n_rows: int | None = None):
+    """The block source of one split: an EpisodeWalker for the corridor, else a BlockWalker."""
+    if task == "corridor":
+        split_seed = {"train": 0, "valid": 1_000_003, "test": 2_000_003}[split] + seed
+        length = None if split == "train" else params.get("eval_length")
+        return EpisodeWalker(corridor_config(params), batch_size, block_size, split_seed, row_offset, n_rows, length)
+    stream = make_stream(task, params, split, n_tokens, seed)
+    return BlockWalker(stream, batch_size, block_size, row_offset, n_rows)
 
 
 class BlockWalker:
@@ -80,9 +94,66 @@ class BlockWalker:
         self.slice_len = slice_len - slice_len % block_size
         self.step = 0
 
-    def next(self) -> tuple[np.ndarray, np.ndarray]:
-        """Tokens and targets, each batch x block_size; a row wraps to its slice start at the end."""
+    def restore(self, step: int) -> None:
+        self.step = step
+
+    @property
+    def blocks_per_pass(self) -> int:
+        return self.slice_len // self.block_size
+
+    def next(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Tokens and targets, each batch x block_size, and whether to start from a fresh memory
+        (only the very first block; a row that reaches its slice's end wraps to its start)."""
         offset = (self.step * self.block_size) % self.slice_len
         index = self.starts[:, None] + offset + np.arange(self.block_size)[None, :]
         self.step += 1
-        return self.stream.tokens[index], self.stream.targets[index]
+        return self.stream.tokens[index], self.stream.targets[index], self.step == 1
+
+
+class EpisodeWalker:
+    """Corridor episodes, one per row, all of one length per batch, each from a fresh memory.
+
+    Episode k of the run (all rows) is drawn from its own seed, so any step can be reproduced after a
+    resume. An episode is left-padded with distractors to whole blocks, so its query is the last token.
+    Lengths: drawn as the corridor config says, or fixed (`length`, for evaluation).
+    """
+
+    def __init__(self, config, batch_size: int, block_size: int, seed: int, row_offset: int = 0,
+                 n_rows: int | None = None, length: int | None = None):
+        self.config, self.block_size, self.seed, self.length = config, block_size, seed, length
+        self.rows = slice(row_offset, row_offset + batch_size)
+        self.n_rows = n_rows or batch_size
+        self.step = 0
+        self._episode, self._block, self._current = 0, 0, None
+
+    def _make_episode(self, k: int):
+        rng = np.random.default_rng([self.seed, k])
+        length = self.length if self.length is not None else corridor.draw_length(self.config, rng)
+        episodes = [corridor.episode(self.config, length, rng) for _ in range(self.n_rows)]
+        n = len(episodes[0][0])
+        total = -(-n // self.block_size) * self.block_size
+        pad = self.config.n_cues + rng.integers(self.config.n_distractors, size=(self.n_rows, total - n))
+        tokens = np.concatenate([pad, np.stack([e[0] for e in episodes])], axis=1)[self.rows]
+        targets = np.concatenate([np.full_like(pad, -1), np.stack([e[1] for e in episodes])], axis=1)[self.rows]
+        return tokens, targets
+
+    def episode_blocks(self, k: int) -> int:
+        return self._make_episode(k)[0].shape[1] // self.block_size
+
+    def next(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        if self._current is None or self._block * self.block_size >= self._current[0].shape[1]:
+            if self._current is not None:
+                self._episode += 1
+            self._current, self._block = self._make_episode(self._episode), 0
+        M, j = self.block_size, self._block
+        tokens, targets = self._current
+        self._block += 1
+        self.step += 1
+        return tokens[:, j * M:(j + 1) * M], targets[:, j * M:(j + 1) * M], j == 0
+
+    def restore(self, step: int) -> None:
+        """Move to the state after `step` blocks (for a resumed run)."""
+        self.__init__(self.config, self.rows.stop - self.rows.start, self.block_size, self.seed,
+                      self.rows.start, self.n_rows, self.length)
+        for _ in range(step):
+            self.next()

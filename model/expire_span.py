@@ -154,7 +154,7 @@ class Layer(nn.Module):
         self.norm1 = nn.LayerNorm(cfg.d_model)
         self.norm2 = nn.LayerNorm(cfg.d_model)
 
-    def forward(self, h, memory: LayerMemory, t0, key_pe, span_cap=None, want_attention=False):
+    def forward(self, h, memory: LayerMemory, t0, key_pe, span_cap=None, want_attention=False, span_limit=None):
         B, T, _ = h.shape
         x = self.norm1(h) if self.cfg.pre_norm else h  # 1.2: what the cache holds
         block_position = torch.arange(t0, t0 + T, device=h.device).expand(B, T)
@@ -166,6 +166,8 @@ class Layer(nn.Module):
         else:  # evaluation: project only the new block
             projected = tuple(None if old is None else torch.cat([old, new], dim=1)
                               for old, new in zip(memory.projected, self.attn.project(x)))
+        if span_limit is not None and projected[2] is not None:  # a shorter maximum span at inference
+            projected = (projected[0], projected[1], projected[2].clamp(max=span_limit))
         a, span_loss, weights = self.attn(x, projected, distance, key_pe, span_cap, want_attention)
         spans = projected[2]
         if self.cfg.pre_norm:
@@ -175,12 +177,12 @@ class Layer(nn.Module):
             h2 = self.norm1(h + a)
             out = self.norm2(h2 + self.ff(h2))
         keep_projected = None if self.training else projected
-        new_memory, dropped = update_memory(kv_in, key_position, spans, t0, self.cfg, keep_projected)
+        new_memory, dropped = update_memory(kv_in, key_position, spans, t0, self.cfg, keep_projected, span_limit)
         details = LayerDetails(spans, key_position, dropped, weights)
         return out, new_memory, span_loss, details
 
 
-def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, projected=None):
+def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, projected=None, span_limit=None):
     """The cache after a block (section 7); returns it and the positions that left it.
 
     Expire-Span: memory i may go once s_i + R - M <= 0 with s_i = e_i - counter_i (un-noised spans,
@@ -192,7 +194,7 @@ def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, project
     B, S = position.shape
     M = cfg.block_size
     if not cfg.expire_span:
-        n_drop = max(S - cfg.max_span, 0)
+        n_drop = max(S - (span_limit or cfg.max_span), 0)
         keep = lambda t: None if t is None else t.detach()[:, n_drop:]
     else:
         counter = t0 - position
@@ -257,10 +259,12 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         hidden = torch.zeros(batch_size, M, H, device=self.device, dtype=self.head.weight.dtype)
         return Memory([LayerMemory(hidden, position) for _ in self.layers], t0=0)
 
-    def forward(self, idx, memory: Memory | None = None, targets=None, attention_layer=None):
+    def forward(self, idx, memory: Memory | None = None, targets=None, attention_layer=None, span_limit=None):
         """Run one block (B x T, T <= M) and return log-probabilities and the next memory.
 
         targets: B x T token ids to predict, -1 where there is none (ignored in the loss).
+        span_limit: inference only, a maximum span below L (spans are clipped at it; without expiry the
+        nearest span_limit memories are kept), to see what the model loses with less memory.
         """
         cfg = self.config
         B, T = idx.shape
@@ -274,7 +278,7 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         new_layers, details, span_losses = [], [], []
         for i, layer in enumerate(self.layers):
             h, layer_memory, span_loss, info = layer(
-                h, memory.layers[i], memory.t0, self.key_pe, span_cap, attention_layer == i)
+                h, memory.layers[i], memory.t0, self.key_pe, span_cap, attention_layer == i, span_limit)
             new_layers.append(layer_memory)
             details.append(info)
             if span_loss is not None:

@@ -24,7 +24,7 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
-from .batches import BlockWalker, make_stream, task_vocab_size
+from .batches import EpisodeWalker, make_walker, task_vocab_size
 from .config import ExpireSpanConfig
 from .errors import ConfigError, ExpireSpanError
 from .expire_span import ExpireSpanLM, LayerMemory, Memory
@@ -124,20 +124,26 @@ def learning_rate(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * min(1.0, (step + 1) / max(cfg.warmup, 1))
 
 
+def eval_blocks(walker, n_tokens: int, batch_size: int, block_size: int) -> int:
+    """How many blocks of `walker` make about n_tokens (whole episodes for the corridor)."""
+    if isinstance(walker, EpisodeWalker):
+        per_episode = walker.episode_blocks(0)
+        return max(1, n_tokens // (batch_size * block_size * per_episode)) * per_episode
+    return max(1, min(n_tokens // (batch_size * block_size), walker.blocks_per_pass))
+
+
 @torch.no_grad()
-def evaluate(model: ExpireSpanLM, stream, n_tokens: int, batch_size: int) -> dict:
-    """Loss (bits per scored token), error rate and mean kept memory over about n_tokens of a stream."""
+def evaluate(model: ExpireSpanLM, walker, n_blocks: int, span_limit: int | None = None) -> dict:
+    """Loss (bits per scored token), error rate and mean kept memory over n_blocks of a walker."""
     was_training = model.training
     model.eval()
-    M = model.config.block_size
-    batch_size = max(1, min(batch_size, len(stream.tokens) // M))
-    walker = BlockWalker(stream, batch_size, M)
-    steps = max(1, min(n_tokens // (batch_size * M), walker.slice_len // M))
     memory, nll, scored, wrong, kept = None, 0.0, 0, 0, []
-    for _ in range(steps):
-        x, y = walker.next()
+    for _ in range(n_blocks):
+        x, y, reset = walker.next()
+        if reset:
+            memory = None
         x, y = torch.from_numpy(x).to(model.device), torch.from_numpy(y).to(model.device)
-        out = model(x, memory)
+        out = model(x, memory, span_limit=span_limit)
         memory = out.memory
         mask = y >= 0
         lp = out.log_probs.gather(-1, y.clamp(min=0)[..., None])[..., 0]
@@ -165,8 +171,8 @@ class Run:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.train.lr)
         M, B = cfg.model.block_size, cfg.train.batch_size // world
         n_train = cfg.train.steps * cfg.train.batch_size * M
-        self.train_stream = make_stream(cfg.task, cfg.data, "train", n_train, cfg.train.seed)
-        self.walker = BlockWalker(self.train_stream, B, M, row_offset=rank * B, n_rows=cfg.train.batch_size)
+        self.walker = make_walker(cfg.task, cfg.data, "train", B, M, cfg.train.seed, n_train,
+                                  row_offset=rank * B, n_rows=cfg.train.batch_size)
         self.memory = None
         self.step = 0
         torch.manual_seed(cfg.train.seed + 1 + rank)  # noise and dropout streams differ per process
@@ -221,14 +227,17 @@ class Run:
             layers = [LayerMemory(mem[f"memory.{i}.hidden"].to(self.device), mem[f"memory.{i}.position"].to(self.device))
                       for i in range(self.cfg.model.n_layers)]
             self.memory = Memory(layers, meta["memory_t0"])
-        self.step, self.walker.step = meta["step"], meta["walker_step"]
+        self.step = meta["step"]
+        self.walker.restore(meta["walker_step"])
         return True
 
     def train_step(self) -> dict:
         cfg = self.cfg.train
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.step, cfg)
-        x, y = self.walker.next()
+        x, y, reset = self.walker.next()
+        if reset:
+            self.memory = None
         x, y = torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
         out = (self.ddp or self.model)(x, self.memory, targets=y)
         loss = out.loss + (out.span_loss if out.span_loss is not None else 0.0)
@@ -274,7 +283,11 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
         print(f"{'resumed at step ' + str(run.step) if resumed else 'starting'}: {cfg.task}, "
               f"{sum(p.numel() for p in run.model.parameters()):,} parameters, {world} process(es) on {dev}",
               flush=True)
-    valid = make_stream(cfg.task, cfg.data, "valid", cfg.train.eval_tokens, cfg.train.seed) if rank == 0 else None
+    valid = n_valid = None
+    if rank == 0:
+        B, M = cfg.train.eval_batch_size, cfg.model.block_size
+        valid = make_walker(cfg.task, cfg.data, "valid", B, M, cfg.train.seed, cfg.train.eval_tokens)
+        n_valid = eval_blocks(valid, cfg.train.eval_tokens, B, M)
     tokens_per_step = cfg.train.batch_size * cfg.model.block_size
     start, start_step = time.perf_counter(), run.step
     while run.step < cfg.train.steps:
@@ -288,7 +301,8 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
                 f.write(json.dumps({"step": run.step, "tokens": run.step * tokens_per_step, "lr": learning_rate(run.step - 1, cfg.train),
                                     "tok_per_s": round(tps), **stats}) + "\n")
         if rank == 0 and (run.step % cfg.train.eval_every == 0 or run.step == cfg.train.steps):
-            result = evaluate(run.model, valid, cfg.train.eval_tokens, cfg.train.eval_batch_size)
+            valid.restore(0)
+            result = evaluate(run.model, valid, n_valid)
             print(f"  valid: {result['bits']:.4f} bits/token  error {result['error']:.4f}  kept {result['kept']:.0f}", flush=True)
             with open(log, "a") as f:
                 f.write(json.dumps({"step": run.step, "split": "valid", **result}) + "\n")

@@ -137,3 +137,17 @@ def test_cli_bad_input_is_one_clear_line(tmp_path, tiny_checkpoint, setup, messa
     result = run_cli("--checkpoint", checkpoint, "--text-file", str(text), "--out", str(tmp_path / "o.json"))
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_span_limit_clips_spans_and_memory_at_inference():
+    model = tiny_model(seed=2, init_span_fraction=0.5)
+    full = trace(model, LONG)
+    cut = trace(model, LONG, span_limit=16)
+    # layer 0 sees the same inputs either way; later layers see what the cut changed
+    np.testing.assert_allclose(cut.spans[0], np.minimum(full.spans[0], 16), rtol=1e-6)
+    assert cut.spans.max() <= 16
+    assert cut.span_limit == 16 and cut.cache_size.mean() < full.cache_size.mean()
+    baseline = tiny_model(seed=2, expire_span=False)
+    assert trace(baseline, LONG, span_limit=16).cache_size.max() == 16
+    with pytest.raises(InputError, match="span_limit must be in 1..64"):
+        trace(model, LONG, span_limit=65)

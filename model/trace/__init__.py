@@ -35,6 +35,7 @@ class Trace:
     targets: np.ndarray | None = None    # T: task targets (-1: none); None means next-token prediction
     attention_layer: int | None = None
     attention: np.ndarray | None = None  # T x T: that layer's attention, mean over heads, rows = queries
+    span_limit: int | None = None        # a maximum span below L imposed at inference (spans clipped at it)
     meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -47,7 +48,8 @@ class Trace:
             "bits": [None if math.isnan(b) else round(b, 4) for b in self.bits.tolist()],
             "predictions": self.predictions.tolist(),
             "max_span": self.max_span, "ramp": self.ramp, "block_size": self.block_size,
-            "n_layers": self.n_layers, "expire_span": self.expire_span, "meta": self.meta,
+            "n_layers": self.n_layers, "expire_span": self.expire_span, "span_limit": self.span_limit,
+            "meta": self.meta,
         }
         if self.targets is not None:
             out["targets"] = self.targets.tolist()
@@ -101,8 +103,12 @@ class Tracer:
     """
 
     def __init__(self, model, attention_layer: int | None = None,
-                 progress: Callable[[int, int], None] | None = None, total: int | None = None):
+                 progress: Callable[[int, int], None] | None = None, total: int | None = None,
+                 span_limit: int | None = None):
         cfg = model.config
+        if span_limit is not None and not 1 <= span_limit <= cfg.max_span:
+            raise InputError(f"span_limit must be in 1..{cfg.max_span} (got {span_limit})")
+        self.span_limit = span_limit
         if attention_layer is not None and not 0 <= attention_layer < cfg.n_layers:
             raise InputError(f"attention_layer must be in 0..{cfg.n_layers - 1} (got {attention_layer})")
         self.model, self.cfg = model, cfg
@@ -155,7 +161,7 @@ class Tracer:
         model.eval()
         try:
             idx = torch.from_numpy(block)[None].to(model.device)
-            out = model(idx, self.memory, attention_layer=self.attention_layer)
+            out = model(idx, self.memory, attention_layer=self.attention_layer, span_limit=self.span_limit)
         finally:
             model.train(was_training)
         self.memory = out.memory
@@ -179,7 +185,7 @@ class Tracer:
         spans, cache, dropped = [], [], []
         for d in out.details:
             if d.spans is None:
-                spans.append(np.full(n, cfg.max_span, np.float32))
+                spans.append(np.full(n, self.span_limit or cfg.max_span, np.float32))
             else:
                 spans.append(d.spans[0, -n:].float().cpu().numpy())
             cache.append(d.key_position.shape[1] - n)
@@ -222,19 +228,20 @@ class Tracer:
             max_span=cfg.max_span, ramp=cfg.ramp, block_size=cfg.block_size, n_layers=cfg.n_layers,
             expire_span=cfg.expire_span,
             targets=np.concatenate([b["targets"] for b in blocks]) if self.with_targets else None,
-            attention_layer=self.attention_layer, attention=attention,
+            attention_layer=self.attention_layer, attention=attention, span_limit=self.span_limit,
         )
 
 
 def trace(model, inputs, targets=None, attention_layer: int | None = None,
-          progress: Callable[[int, int], None] | None = None) -> Trace:
+          progress: Callable[[int, int], None] | None = None, span_limit: int | None = None) -> Trace:
     """Trace `inputs` (text, bytes or token ids) through `model` block by block with its cache.
 
     targets: per-token task targets (-1 where none); by default each token's target is the next one.
     attention_layer: also record that layer's attention weights (inputs of at most 4,096 tokens).
     progress: called as progress(tokens_done, tokens_total) after every block.
+    span_limit: cut the maximum span to this at inference (paper Figure 9).
     """
     ids = encode_input(inputs, model.config.vocab_size)
-    tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids))
+    tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit)
     tracer.feed(ids, targets)
     return tracer.finish()

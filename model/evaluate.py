@@ -1,0 +1,197 @@
+"""Evaluate shipped checkpoints against their equal-memory Transformer-XL baselines; write the results.
+
+    python -m model.evaluate --task corridor --checkpoint checkpoints/corridor [--baseline runs/corridor-txl/final]
+
+Each call measures one task (the Expire-Span model, and the baseline when given), stores the numbers in
+`checkpoints/results.json` (numbers of earlier calls for other tasks, or of a baseline not given this
+time, are kept) and writes `checkpoints/README.md` from all of them: the shape of the paper's Table 4.
+"""
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .batches import EpisodeWalker, corridor_config, collision_config, make_walker
+from .errors import ExpireSpanError
+from .expire_span import ExpireSpanLM
+from .tasks import collision, corridor
+from .trace import trace
+from .train import eval_blocks, evaluate
+
+RESULTS = Path("checkpoints/results.json")
+TASKS = {"text": "text", "object-collision": "collision", "corridor": "corridor"}
+
+
+def run_config(checkpoint: Path) -> dict:
+    """The training config saved beside a run, or the copy shipped with a checkpoint."""
+    for path in (checkpoint / "run_config.json", checkpoint.parent / "run_config.json"):
+        if path.exists():
+            return json.loads(path.read_text())
+    raise ExpireSpanError(f"no run_config.json beside {checkpoint}: it says which data the model was trained on")
+
+
+def trace_seconds(model, tokens, repeats=3) -> float:
+    trace(model, tokens[:512])
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        trace(model, tokens)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def test_metrics(model, task, data, seed, n_tokens, batch_size=8, span_limit=None) -> dict:
+    M = model.config.block_size
+    walker = make_walker(task, data, "test", batch_size, M, seed, n_tokens)
+    return evaluate(model, walker, eval_blocks(walker, n_tokens, batch_size, M), span_limit=span_limit)
+
+
+def text_figures(model, data) -> dict:
+    """Span spread per layer, and the paper's Figure 9 as numbers: which bytes lose most when L is cut."""
+    test = (Path(data.get("corpus", "data/corpus")) / "test.txt").read_bytes()[:32768]
+    L = model.config.max_span
+    full, cut = trace(model, test), trace(model, test, span_limit=L // 4)
+    p50, p90 = np.percentile(full.spans, 50, axis=1), np.percentile(full.spans, 90, axis=1)
+    rise = (cut.bits - full.bits)[:-1]  # bits[i]: loss of predicting byte i + 1
+    # "needs long context": byte i + 1 lies in a word (>= 4 letters) last seen between L/4 and L bytes back
+    needs_long = np.zeros(len(test), bool)
+    last_seen = {}
+    for m in re.finditer(rb"[A-Za-z]{4,}", test):
+        word, start = m.group(), m.start()
+        if word in last_seen and L // 4 < start - last_seen[word] <= L:
+            needs_long[start + 1:m.end()] = True  # the word's first letter is not predictable from it
+        last_seen[word] = start
+    target_needs = needs_long[1:]
+    order = np.argsort(rise)[::-1]
+    top = order[: max(1, len(order) // 100)]
+    return {
+        "span_p50": p50.round(1).tolist(), "span_p90": p90.round(1).tolist(),
+        "span_p90_over_p50": (p90 / np.maximum(p50, 1e-9)).round(2).tolist(),
+        "fig9_bytes": len(test), "fig9_limit": L // 4,
+        "fig9_mean_rise_bits": float(np.nanmean(rise)),
+        "fig9_rise_long_context": float(np.nanmean(rise[target_needs])) if target_needs.any() else None,
+        "fig9_rise_other": float(np.nanmean(rise[~target_needs])),
+        "fig9_long_context_share_of_top1pct": float(target_needs[top].mean()),
+        "fig9_long_context_share_overall": float(target_needs.mean()),
+    }
+
+
+def collision_figures(model, data, seed) -> dict:
+    cfg = collision_config(data)
+    seq = collision.generate(cfg, n_frames=4000, seed=2_000_003 + seed + 7)
+    t = trace(model, seq.tokens, targets=seq.targets)
+    frame_of_token = np.repeat(np.arange(seq.n_frames), cfg.frame_len)
+    in_collision = seq.collisions[frame_of_token]
+    return {"span_collision_frames": t.spans[:, in_collision].mean(1).round(1).tolist(),
+            "span_other_frames": t.spans[:, ~in_collision].mean(1).round(1).tolist()}
+
+
+def corridor_figures(model, data, length) -> dict:
+    cfg = corridor_config(data)
+    rng = np.random.default_rng(12345)
+    cue_spans, distractor_medians = [], []
+    for _ in range(8):
+        tokens, targets = corridor.episode(cfg, length, rng)
+        t = trace(model, tokens, targets=targets)
+        cue_spans.append(t.spans[:, 1])
+        distractor_medians.append(np.median(t.spans[:, 2:-1], axis=1))
+    return {"corridor_length": length, "cue_span": np.mean(cue_spans, 0).round(1).tolist(),
+            "distractor_median_span": np.mean(distractor_medians, 0).round(1).tolist()}
+
+
+def measure(checkpoint: Path, task: str, figures: bool) -> dict:
+    model = ExpireSpanLM.from_pretrained(checkpoint)
+    cfg = run_config(checkpoint)
+    data, seed = dict(cfg["data"]), cfg["train"]["seed"]
+    data.pop("task")
+    n_tokens = {"text": 10**6, "collision": 2 * 10**5, "corridor": 2 * 10**5}[task]
+    if task == "corridor":
+        data["eval_length"] = data.get("eval_length", 1000)
+    result = {"checkpoint": str(checkpoint), "config": model.config.to_dict(),
+              **test_metrics(model, task, data, seed, n_tokens)}
+    if task == "text":
+        source = (Path(data.get("corpus", "data/corpus")) / "test.txt").read_bytes()[:4096]
+    elif task == "collision":
+        source = collision.generate(collision_config(data), 4096 // collision_config(data).frame_len + 1, 1).tokens[:4096]
+    else:
+        source = corridor.stream(corridor_config(data), 4096, 1).tokens
+    result["trace_seconds_4096"] = round(trace_seconds(model, source), 3)
+    if figures:
+        if task == "text":
+            result.update(text_figures(model, data))
+            L = model.config.max_span
+            result["test_bits_at_quarter_L"] = test_metrics(model, task, data, seed, n_tokens, span_limit=L // 4)["bits"]
+        elif task == "collision":
+            result.update(collision_figures(model, data, seed))
+        else:
+            result.update(corridor_figures(model, data, data["eval_length"]))
+    return result
+
+
+def fmt(x, digits=3):
+    return "—" if x is None else (f"{x:.{digits}f}" if isinstance(x, float) else str(x))
+
+
+def write_readme(results: dict, path: Path) -> None:
+    lines = ["# Shipped checkpoints: results", "",
+             "Written by `python -m model.evaluate` from `results.json`; every number was measured on the "
+             "held-out split on a 2-core CPU. Baselines are Transformer-XL models of the same size whose "
+             "memory equals the Expire-Span model's average kept memory (not shipped).", "",
+             "| task | model | metric | test | mean kept memory | L | trace 4,096 tokens (s) |",
+             "|---|---|---|---|---|---|---|"]
+    for name, task in TASKS.items():
+        for kind in ("expire_span", "baseline"):
+            r = results.get(name, {}).get(kind)
+            if not r:
+                continue
+            metric = "bits per byte" if task == "text" else "error"
+            value = r["bits"] if task == "text" else r["error"]
+            lines.append(f"| {name} | {'Expire-Span' if kind == 'expire_span' else 'Transformer-XL'} | {metric} | "
+                         f"{fmt(value)} | {r['kept']:.0f} | {r['config']['max_span']} | {fmt(r['trace_seconds_4096'])} |")
+    for name in TASKS:
+        r = results.get(name, {}).get("expire_span")
+        if not r:
+            continue
+        lines += ["", f"## {name}", ""]
+        for key, value in r.items():
+            if key not in ("config", "checkpoint", "scored"):
+                lines.append(f"- {key}: {value}")
+        for line in results.get(name, {}).get("notes", []):
+            lines.append(f"- note: {line}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, choices=list(TASKS))
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--baseline")
+    parser.add_argument("--results", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    try:
+        task = TASKS[args.task]
+        path = Path(args.results)
+        results = json.loads(path.read_text()) if path.exists() else {}
+        entry = results.setdefault(args.task, {})
+        entry["expire_span"] = measure(Path(args.checkpoint), task, figures=True)
+        if args.baseline:
+            entry["baseline"] = measure(Path(args.baseline), task, figures=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2))
+        write_readme(results, path.parent / "README.md")
+        print(json.dumps(entry, indent=2))
+    except (ExpireSpanError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

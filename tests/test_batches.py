@@ -1,0 +1,52 @@
+"""How training blocks are cut: contiguous rows for streams, independent episodes for the corridor."""
+import numpy as np
+
+from model.batches import BlockWalker, EpisodeWalker, Stream
+from model.tasks import corridor
+
+
+def test_each_row_walks_its_own_contiguous_slice():
+    tokens = np.arange(1000)
+    walker = BlockWalker(Stream(tokens, tokens + 1), batch_size=4, block_size=10)
+    x1, y1, reset1 = walker.next()
+    x2, _, reset2 = walker.next()
+    assert reset1 and not reset2
+    assert x1[:, 0].tolist() == [0, 250, 500, 750]
+    assert np.all(x2 == x1 + 10) and np.all(y1 == x1 + 1)
+
+
+def test_a_process_gets_its_rows_of_the_global_batch():
+    tokens = np.arange(1000)
+    full = BlockWalker(Stream(tokens, tokens), batch_size=4, block_size=10)
+    part = BlockWalker(Stream(tokens, tokens), batch_size=2, block_size=10, row_offset=2, n_rows=4)
+    assert np.array_equal(full.next()[0][2:], part.next()[0])
+
+
+def test_corridor_episodes_end_with_their_query_and_start_fresh():
+    cfg = corridor.CorridorConfig(n_cues=4, n_distractors=16, min_length=5, max_length=100)
+    walker = EpisodeWalker(cfg, batch_size=3, block_size=16, seed=0)
+    blocks = [walker.next() for _ in range(40)]
+    episode = []
+    for x, y, reset in blocks:
+        if reset and episode:
+            tokens = np.concatenate([b[0] for b in episode], axis=1)
+            targets = np.concatenate([b[1] for b in episode], axis=1)
+            assert np.all(tokens[:, -1] == cfg.query)          # the query is the last token
+            assert np.all(targets[:, :-1] == -1)                # the only target
+            starts = np.argmax(tokens == cfg.start, axis=1)     # one START per row, then the cue
+            assert np.all(targets[:, -1] == tokens[np.arange(3), starts + 1])
+            episode = []
+        episode.append((x, y))
+
+
+def test_corridor_walker_restores_any_step_and_fixed_lengths_hold():
+    cfg = corridor.CorridorConfig(min_length=5, max_length=300, log_uniform=True)
+    a = EpisodeWalker(cfg, batch_size=2, block_size=16, seed=3)
+    seen = [a.next() for _ in range(30)]
+    b = EpisodeWalker(cfg, batch_size=2, block_size=16, seed=3)
+    b.restore(17)
+    for x, y, r in seen[17:]:
+        bx, by, br = b.next()
+        assert np.array_equal(x, bx) and np.array_equal(y, by) and r == br
+    fixed = EpisodeWalker(cfg, batch_size=2, block_size=16, seed=3, length=100)
+    assert fixed.episode_blocks(0) == fixed.episode_blocks(5) == -(-103 // 16)
