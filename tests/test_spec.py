@@ -285,3 +285,28 @@ def test_7_5_baseline_keeps_exactly_the_nearest_L():
     first_start = ((positions + L) // M + 1) * M
     np.testing.assert_array_equal(t.dropped_at[0][gone], first_start[gone])
     assert np.all(t.spans == L)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("pre_norm", [False, True])
+def test_1_2_the_cache_holds_layer_inputs_normalised_in_pre_norm(pre_norm):
+    model = tiny_model(seed=12, pre_norm=pre_norm, init_span_fraction=0.9)
+    M = model.config.block_size
+    tokens = torch.randint(0, 256, (1, 2 * M))
+    out = run_blocks(model, tokens)[-1]
+    h = model.embed(tokens[:, M:])
+    expected = model.layers[0].norm1(h) if pre_norm else h
+    torch.testing.assert_close(out.memory.layers[0].hidden[:, -M:], expected)
+    assert isinstance(model.final_norm, torch.nn.LayerNorm) == pre_norm  # 8.2: final norm in pre-norm only
+
+
+def test_8_2_pre_norm_scales_residual_projections_at_init():
+    torch.manual_seed(0)
+    cfg = dict(vocab_size=256, n_layers=8, d_model=128, n_heads=4, d_ff=512, block_size=8, max_span=64, ramp=4)
+    pre = ExpireSpanLM(ExpireSpanConfig(**cfg, pre_norm=True))
+    post = ExpireSpanLM(ExpireSpanConfig(**cfg, pre_norm=False))
+    ratio = float(pre.layers[0].ff.proj.weight.std() / post.layers[0].ff.proj.weight.std())
+    assert ratio == pytest.approx(1 / math.sqrt(16), rel=0.05)
+    ratio = float(pre.layers[0].attn.out.weight.std() / post.layers[0].attn.out.weight.std())
+    assert ratio == pytest.approx(1 / math.sqrt(16), rel=0.05)
+    assert pre.layers[0].attn.query.bias is None and pre.head.weight.data_ptr() != pre.embed.weight.data_ptr()
