@@ -1,9 +1,31 @@
-"""Expire-Span Explorer: entry point of the Streamlit app (started by `bash scripts/app.sh`)."""
-import streamlit as st
+"""Expire-Span Explorer: entry point of the Streamlit app (`bash scripts/app.sh`)."""
+import sys
+from pathlib import Path
 
-st.set_page_config(page_title="Expire-Span Explorer", layout="wide")
-st.title("Expire-Span Explorer")
-st.write(
-    "See what an Expire-Span transformer chose to remember and to forget. The model core and its trace "
-    "are in place (`python -m model.trace`); the interactive pages come next."
-)
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app import presenter  # noqa: E402
+
+st.set_page_config(page_title="Expire-Span Explorer", page_icon=":material/hourglass_bottom:", layout="wide")
+PAGES = {
+    "text": st.Page("app_pages/text.py", title="Text", icon=":material/article:", url_path="text", default=True),
+    "teaching": st.Page("app_pages/teaching.py", title="Teaching: corridor", icon=":material/school:",
+                        url_path="teaching"),
+    "compare": st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+    "objects": st.Page("app_pages/objects.py", title="Object tracking", icon=":material/grid_on:",
+                       url_path="objects"),
+    "about": st.Page("app_pages/about.py", title="About", icon=":material/info:", url_path="about"),
+}
+presenter.restore_from_url()
+page = st.navigation(list(PAGES.values()))
+goto = st.session_state.pop("_goto", None)
+if goto in PAGES and PAGES[goto].url_path != page.url_path:
+    st.switch_page(PAGES[goto])
+name = next(k for k, p in PAGES.items() if p.url_path == page.url_path)
+presenter.sidebar(name)
+presenter.write_url()
+page.run()
