@@ -5,10 +5,12 @@ ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 WORKDIR /srv
 COPY requirements.txt .
 RUN pip install --no-cache-dir --extra-index-url "$TORCH_INDEX" -r requirements.txt
+COPY .streamlit .streamlit
 COPY app app
 COPY model model
 COPY assets assets
 COPY checkpoints checkpoints
+ENV HF_HUB_OFFLINE=1
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"

@@ -12,7 +12,7 @@ from app import presenter  # noqa: E402
 
 st.set_page_config(page_title="Expire-Span Explorer", page_icon=":material/hourglass_bottom:", layout="wide")
 PAGES = {
-    "text": st.Page("app_pages/text.py", title="Text", icon=":material/article:", url_path="text", default=True),
+    "text": st.Page("app_pages/text.py", title="Text", icon=":material/article:", default=True),
     "teaching": st.Page("app_pages/teaching.py", title="Teaching: corridor", icon=":material/school:",
                         url_path="teaching"),
     "compare": st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),

@@ -104,12 +104,15 @@ def corridor_figures(model, data, length) -> dict:
             "distractor_median_span": np.mean(distractor_medians, 0).round(1).tolist()}
 
 
-def measure(checkpoint: Path, task: str, figures: bool) -> dict:
+DEFAULT_TOKENS = {"text": 10**6, "collision": 2 * 10**5, "corridor": 2 * 10**5}
+
+
+def measure(checkpoint: Path, task: str, figures: bool, n_tokens: int | None = None) -> dict:
     model = ExpireSpanLM.from_pretrained(checkpoint)
     cfg = run_config(checkpoint)
     data, seed = dict(cfg["data"]), cfg["train"]["seed"]
     data.pop("task")
-    n_tokens = {"text": 10**6, "collision": 2 * 10**5, "corridor": 2 * 10**5}[task]
+    n_tokens = n_tokens or DEFAULT_TOKENS[task]
     if task == "corridor":
         data["eval_length"] = data.get("eval_length", 1000)
     result = {"checkpoint": str(checkpoint), "config": model.config.to_dict(),
@@ -131,6 +134,14 @@ def measure(checkpoint: Path, task: str, figures: bool) -> dict:
         else:
             result.update(corridor_figures(model, data, data["eval_length"]))
     return result
+
+
+def rounded(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
 
 
 def fmt(x, digits=3):
@@ -159,11 +170,16 @@ def write_readme(results: dict, path: Path) -> None:
             continue
         lines += ["", f"## {name}", ""]
         for key, value in r.items():
-            if key not in ("config", "checkpoint", "scored"):
-                lines.append(f"- {key}: {value}")
+            if key not in ("config", "checkpoint"):
+                lines.append(f"- {key}: {rounded(value)}")
         for line in results.get(name, {}).get("notes", []):
             lines.append(f"- note: {line}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def regenerate(results_path: Path) -> None:
+    """Rewrite the README table from results.json (after notes were added by hand, say)."""
+    write_readme(json.loads(results_path.read_text()), results_path.parent / "README.md")
 
 
 def main(argv=None) -> int:
@@ -173,6 +189,7 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--baseline")
     parser.add_argument("--results", default=str(RESULTS))
+    parser.add_argument("--tokens", type=int, help="test tokens to score (default: 1M text, 200k tasks)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     try:
@@ -180,9 +197,9 @@ def main(argv=None) -> int:
         path = Path(args.results)
         results = json.loads(path.read_text()) if path.exists() else {}
         entry = results.setdefault(args.task, {})
-        entry["expire_span"] = measure(Path(args.checkpoint), task, figures=True)
+        entry["expire_span"] = measure(Path(args.checkpoint), task, figures=True, n_tokens=args.tokens)
         if args.baseline:
-            entry["baseline"] = measure(Path(args.baseline), task, figures=False)
+            entry["baseline"] = measure(Path(args.baseline), task, figures=False, n_tokens=args.tokens)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2))
         write_readme(results, path.parent / "README.md")

@@ -175,6 +175,7 @@ class Run:
                                   row_offset=rank * B, n_rows=cfg.train.batch_size)
         self.memory = None
         self.step = 0
+        self.seconds = 0.0  # training time over all sessions of this run
         torch.manual_seed(cfg.train.seed + 1 + rank)  # noise and dropout streams differ per process
 
     # ---- state on disk: safetensors for tensors, JSON for the rest; never pickle ----
@@ -196,7 +197,7 @@ class Run:
                 tensors[f"optim.{index}.{k}"] = torch.as_tensor(v).cpu()
         save_file(tensors, str(self.out / "state.tmp"))
         os.replace(self.out / "state.tmp", self.out / "state.safetensors")
-        meta = {"step": self.step, "walker_step": self.walker.step, "world": self.world,
+        meta = {"step": self.step, "walker_step": self.walker.step, "world": self.world, "seconds": round(self.seconds, 1),
                 "memory_t0": self.memory.t0 if self.memory else 0, "config": self.cfg.to_dict()}
         (self.out / "state.tmp.json").write_text(json.dumps(meta, indent=2))
         os.replace(self.out / "state.tmp.json", self.out / "state.json")
@@ -227,7 +228,7 @@ class Run:
             layers = [LayerMemory(mem[f"memory.{i}.hidden"].to(self.device), mem[f"memory.{i}.position"].to(self.device))
                       for i in range(self.cfg.model.n_layers)]
             self.memory = Memory(layers, meta["memory_t0"])
-        self.step = meta["step"]
+        self.step, self.seconds = meta["step"], meta.get("seconds", 0.0)
         self.walker.restore(meta["walker_step"])
         return True
 
@@ -291,14 +292,17 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
     tokens_per_step = cfg.train.batch_size * cfg.model.block_size
     start, start_step = time.perf_counter(), run.step
     while run.step < cfg.train.steps:
+        tick = time.perf_counter()
         stats = run.train_step()
+        run.seconds += time.perf_counter() - tick
         if rank == 0 and (run.step % cfg.train.log_every == 0 or run.step == cfg.train.steps):
             elapsed = time.perf_counter() - start
             tps = (run.step - start_step) * tokens_per_step / max(elapsed, 1e-9)
             eta = (cfg.train.steps - run.step) * tokens_per_step / max(tps, 1e-9)
             print(progress_line(run.step, cfg.train.steps, stats, tps, eta), flush=True)
             with open(log, "a") as f:
-                f.write(json.dumps({"step": run.step, "tokens": run.step * tokens_per_step, "lr": learning_rate(run.step - 1, cfg.train),
+                f.write(json.dumps({"step": run.step, "tokens": run.step * tokens_per_step, "seconds": round(run.seconds, 1),
+                                    "lr": learning_rate(run.step - 1, cfg.train),
                                     "tok_per_s": round(tps), **stats}) + "\n")
         if rank == 0 and (run.step % cfg.train.eval_every == 0 or run.step == cfg.train.steps):
             valid.restore(0)

@@ -138,3 +138,27 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
     a, b = weights(tmp_path / "single" / "final"), weights(tmp_path / "ddp" / "final")
     for name in a:
         torch.testing.assert_close(a[name], b[name], atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_evaluate_and_model_card_from_a_finished_run(tmp_path):
+    cfg = write_config(tmp_path, tmp_path / "run", task="corridor", extra="")
+    text = cfg.read_text().replace("max_length = 40", "max_length = 40\neval_length = 30")
+    cfg.write_text(text)
+    assert run_train("--config", str(cfg)).returncode == 0
+    results = tmp_path / "results.json"
+    run = lambda *a: subprocess.run([sys.executable, "-m", *a], cwd=ROOT, capture_output=True, text=True,
+                                    timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    r = run("model.evaluate", "--task", "corridor", "--checkpoint", str(tmp_path / "run" / "final"),
+            "--baseline", str(tmp_path / "run" / "final"), "--results", str(results), "--tokens", "2000")
+    assert r.returncode == 0, r.stderr
+    entry = json.loads(results.read_text())["corridor"]
+    assert 0 <= entry["expire_span"]["error"] <= 1 and entry["expire_span"]["corridor_length"] == 30
+    assert len(entry["expire_span"]["cue_span"]) == 2 and entry["baseline"]["trace_seconds_4096"] > 0
+    table = (tmp_path / "README.md").read_text()
+    assert "| corridor | Expire-Span | error |" in table and "| corridor | Transformer-XL | error |" in table
+    r = run("model.card", "--run", str(tmp_path / "run"), "--name", "corridor", "--results", str(results),
+            "--out", str(tmp_path / "shipped"))
+    assert r.returncode == 0, r.stderr
+    card = (tmp_path / "shipped" / "README.md").read_text()
+    assert "trained 6 steps = 384 tokens" in card and "cue_span" in card
+    assert ExpireSpanLM.from_pretrained(tmp_path / "shipped").config.max_span == 64

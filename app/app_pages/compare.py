@@ -1,0 +1,67 @@
+"""Compare: two layers of one checkpoint, or two checkpoints, side by side on the same text."""
+import streamlit as st
+from model import ExpireSpanError
+
+from app import figures, loading, presenter, state, ui
+from app.examples import EXAMPLES, example_text
+from app.text_views import legend, strips_html, text_strip
+
+st.title("Compare")
+mode = st.radio("Compare", ["Two layers", "Two checkpoints"], key="cmp_mode", horizontal=True)
+kind = st.radio("Input", ["Example", "Type or paste"], key="cmp_input", horizontal=True)
+if kind == "Example":
+    text = example_text(st.selectbox("Example", list(EXAMPLES), key="cmp_example"))
+else:
+    text = st.text_area("Text (Ctrl+Enter to apply)", key="cmp_text", height=120)
+if not text:
+    st.warning("The text is empty: type or paste some text, or choose an example.")
+    st.stop()
+if len(text.encode("utf-8")) > loading.MAX_INPUT_BYTES:
+    st.warning(f"Only the first {loading.MAX_INPUT_BYTES:,} bytes are compared.")
+    text = loading.cut_text(text)
+
+
+def traced(source: str):
+    try:
+        return state.run_trace(source, text)
+    except (ExpireSpanError, ValueError) as e:
+        st.error(f"Cannot trace this input: {e}")
+        return None
+
+
+if mode == "Two layers":
+    picked = ui.pick_model("text", "cmp_ckpt")
+    if picked is None:
+        st.stop()
+    ui.device_line()
+    tr = traced(picked[0])
+    if tr is None:
+        st.stop()
+    layers = list(range(tr.n_layers))
+    cols = st.columns(2)
+    ui.clamp_state("cmp_layer_a", 0, len(layers) - 1)
+    ui.clamp_state("cmp_layer_b", 0, len(layers) - 1)
+    chosen = [cols[0].selectbox("Left layer", layers, 0, key="cmp_layer_a"),
+              cols[1].selectbox("Right layer", layers, len(layers) - 1, key="cmp_layer_b")]
+    stop = min(len(tr.tokens), figures.MAX_WINDOW)
+    vmax = figures.colour_max(tr)
+    ui.html_block(legend(vmax, f"predicted span (steps; L = {tr.max_span})"))
+    for col, layer in zip(cols, chosen):
+        with col:
+            ui.html_block(strips_html([(f"layer {layer}", text_strip(tr.tokens, tr.spans[layer], vmax, 0, stop))],
+                                      presenter.font_size()))
+    ui.chart(figures.layer_scatter(tr, *chosen), key="cmp_scatter")
+else:
+    names = ui.checkpoint_names("text")
+    if len(names) < 2:
+        ui.no_checkpoint_guidance("text")
+        st.info("Comparing checkpoints needs two text checkpoint folders.")
+        st.stop()
+    cols = st.columns(2)
+    for i, col in enumerate(cols):
+        with col:
+            name = st.selectbox(f"Checkpoint {'AB'[i]}", names, i, key=f"cmp_ckpt_{i}")
+            tr = traced(str(loading.list_checkpoints()[name]))
+            if tr is not None:
+                ui.chart(figures.span_heatmap(tr, 0, len(tr.tokens)), key=f"cmp_heat_{i}")
+    ui.device_line()

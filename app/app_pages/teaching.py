@@ -1,0 +1,55 @@
+"""Teaching: the corridor task. A cue, a corridor of distractors, a query: the cue lives, the rest fades."""
+import pandas as pd
+import streamlit as st
+from model import ExpireSpanError
+from model.tasks import corridor
+
+from app import loading, state, task_figures, ui
+from app.corridor_view import answer, cue_report, make_episode
+
+st.title("Teaching: the corridor")
+st.markdown("An episode is **START, a cue, a corridor of distractors, QUERY**. At the query the model must "
+            "name the cue. To answer it must keep the cue in memory all the way down the corridor, and it can "
+            "let every distractor expire: *the cue lives, the rest fades*.")
+picked = ui.pick_model("corridor", "ckpt_corridor")
+if picked is None:
+    st.stop()
+source, name, model = picked
+ui.device_line()
+if model.config.vocab_size != corridor.vocab_size(loading.CORRIDOR_CONFIG):
+    st.error(f"{name} has a vocabulary of {model.config.vocab_size}; the corridor task uses "
+             f"{corridor.vocab_size(loading.CORRIDOR_CONFIG)} tokens.")
+    st.stop()
+
+c1, c2 = st.columns([3, 1])
+length = c1.slider("Corridor length (distractors)", 1, loading.CORRIDOR_CONFIG.max_length, 200,
+                   key="corridor_length")
+seed = c2.number_input("Seed", 0, 10_000, 0, key="corridor_seed")
+ep = make_episode(length, int(seed))
+try:
+    tr = state.run_trace(source, ep.tokens, ep.targets)
+except (ExpireSpanError, ValueError) as e:
+    st.error(f"Cannot trace this episode: {e}")
+    st.stop()
+
+guess, p_true = answer(tr, ep)
+ok = guess == ep.cue
+m1, m2, m3 = st.columns(3)
+m1.metric("Cue", ep.cue)
+m2.metric("Model's answer at the query", guess, delta="right" if ok else "wrong",
+          delta_color="green" if ok else "red", delta_arrow="off")
+m3.metric("Probability of the true cue", f"{p_true:.2f}")
+rows = cue_report(tr, ep)
+kept = [r["layer"] for r in rows if r["cue mask at query"] > 0]
+st.markdown(f"The cue is **{'still held' if kept else 'gone'}** at the query"
+            + (f" in layer(s) {', '.join(map(str, kept))}." if kept else "."))
+if ok and not kept:
+    st.info("The answer is right although the cue's own memory has expired: before it went, later tokens "
+            "attended to it and carried the cue forward in their own memories (look for the distractors with "
+            "long spans).")
+fig = task_figures.corridor_spans(tr, ep.cue_pos, ep.query_pos)
+ui.chart(fig, key="corridor_spans")
+st.dataframe(pd.DataFrame(rows), hide_index=True)
+st.caption(f"Max span L = {tr.max_span}, ramp R = {tr.ramp}. A memory is still seen at the query while its "
+           "span covers the distance to it (plus the ramp, fading).")
+ui.export_section(tr, fig, "corridor", dict(checkpoint=name, length=length, seed=int(seed)), text=False)

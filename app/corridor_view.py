@@ -1,0 +1,49 @@
+"""The corridor teaching episode: generate it, and read off whether the cue survived to the query."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.tasks import corridor
+
+from .loading import CORRIDOR_CONFIG
+from .memory import held_at
+
+
+@dataclass
+class Episode:
+    tokens: np.ndarray
+    targets: np.ndarray
+    cue: int
+    cue_pos: int = 1
+
+    @property
+    def query_pos(self) -> int:
+        return len(self.tokens) - 1
+
+
+def make_episode(length: int, seed: int) -> Episode:
+    """START, cue, `length` distractors, QUERY (model/tasks/corridor.py), seeded."""
+    tokens, targets = corridor.episode(CORRIDOR_CONFIG, length, np.random.default_rng(seed))
+    return Episode(tokens, targets, int(tokens[1]))
+
+
+def cue_report(trace, ep: Episode) -> list[dict]:
+    """Per layer: the cue's span, what it needs, its mask at the query, and the distractors' median span."""
+    q, c = ep.query_pos, ep.cue_pos
+    mask = held_at(trace, q)
+    distractors = trace.spans[:, 2:q]
+    rows = []
+    for l in range(trace.n_layers):
+        d = int(trace.dropped_at[l, c])
+        rows.append({
+            "layer": l, "cue span": round(float(trace.spans[l, c]), 1), "span needed": q - c,
+            "cue mask at query": round(float(mask[l, c]), 3),
+            "cue dropped at": "never" if d < 0 else str(d),  # one type per column (Arrow)
+            "median distractor span": round(float(np.median(distractors[l])), 1) if distractors.size else None,
+        })
+    return rows
+
+
+def answer(trace, ep: Episode) -> tuple[int, float]:
+    """The model's answer at the query and its probability of the true cue."""
+    return int(trace.predictions[ep.query_pos]), float(2.0 ** -trace.bits[ep.query_pos])

@@ -1,0 +1,22 @@
+"""The example texts shipped in assets/examples/ (pairs for edit-and-compare, like the paper's Figure 8)."""
+from pathlib import Path
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
+
+# title -> (file, partner file for the compare view or None)
+EXAMPLES = {
+    "Figure 8: a rare name (Egypt)": ("figure8-rare.txt", "figure8-common.txt"),
+    "Figure 8: the same with a common word": ("figure8-common.txt", "figure8-rare.txt"),
+    "Pride and Prejudice (opening)": ("pride-and-prejudice.txt", None),
+    "Moby-Dick (opening)": ("moby-dick.txt", None),
+    "A Tale of Two Cities (opening)": ("two-cities.txt", None),
+}
+
+
+def example_text(title: str) -> str:
+    return (EXAMPLES_DIR / EXAMPLES[title][0]).read_text(encoding="utf-8")
+
+
+def partner_text(title: str) -> str | None:
+    partner = EXAMPLES[title][1]
+    return None if partner is None else (EXAMPLES_DIR / partner).read_text(encoding="utf-8")

@@ -1,0 +1,118 @@
+"""Finding and loading checkpoints, and reading user input, without Streamlit (plain, testable functions)."""
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model import ExpireSpanConfig, ExpireSpanLM, InputError
+from model.tasks import collision, corridor
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINTS_ENV = "EXPIRE_SPAN_CHECKPOINTS"
+MAX_INPUT_BYTES = 50_000          # longest text traced without asking to cut it
+SHIPPED = ("text", "corridor", "object-collision")
+CORRIDOR_CONFIG = corridor.CorridorConfig(n_cues=4, n_distractors=16, min_length=4, max_length=1400,
+                                          log_uniform=True)  # as in configs/corridor.toml
+COLLISION_CONFIGS = (collision.SCALED, collision.DEFAULT)
+
+
+def checkpoints_dir() -> Path:
+    """Folder of checkpoint folders: $EXPIRE_SPAN_CHECKPOINTS, else checkpoints/ in the repository."""
+    return Path(os.environ.get(CHECKPOINTS_ENV) or ROOT / "checkpoints")
+
+
+def list_checkpoints(folder: Path | None = None) -> dict[str, Path]:
+    """Checkpoint folders (config.json + model.safetensors) by name; shipped names first."""
+    folder = Path(folder) if folder is not None else checkpoints_dir()
+    if not folder.is_dir():
+        return {}
+    found = {p.name: p for p in folder.iterdir()
+             if p.is_dir() and (p / "config.json").is_file() and (p / "model.safetensors").is_file()}
+    order = sorted(found, key=lambda n: (SHIPPED.index(n) if n in SHIPPED else len(SHIPPED), n))
+    return {name: found[name] for name in order}
+
+
+def task_of(name: str, config: ExpireSpanConfig) -> str:
+    """'text', 'corridor' or 'collision': by the checkpoint's name, else by its vocabulary size."""
+    lowered = name.lower()
+    if "corridor" in lowered:
+        return "corridor"
+    if "collision" in lowered or "object" in lowered:
+        return "collision"
+    if config.vocab_size == 256:
+        return "text"
+    if config.vocab_size == corridor.vocab_size(CORRIDOR_CONFIG):
+        return "corridor"
+    if any(config.vocab_size == collision.vocab_size(c) for c in COLLISION_CONFIGS):
+        return "collision"
+    return "unknown"
+
+
+def collision_config_for(vocab_size: int):
+    """The collision task setting whose vocabulary matches a model, or None."""
+    return next((c for c in COLLISION_CONFIGS if collision.vocab_size(c) == vocab_size), None)
+
+
+def device() -> str:
+    """'cuda' when a GPU is there, else 'cpu'."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def device_label() -> str:
+    if torch.cuda.is_available():
+        return f"GPU ({torch.cuda.get_device_name(0)})"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def load_model(source: str) -> ExpireSpanLM:
+    """A checkpoint folder or a Hub repo id (offline: from the local cache); raises CheckpointError."""
+    return ExpireSpanLM.from_pretrained(source).to(device()).eval()
+
+
+def checkpoint_version(source: str) -> str:
+    """Changes when a checkpoint folder's weights are replaced (so caches never serve a stale model)."""
+    weights = Path(source) / "model.safetensors"
+    return str(weights.stat().st_mtime_ns) if weights.is_file() else ""
+
+
+def read_model_card(source: str) -> str | None:
+    """README.md of a checkpoint folder (or of a cached Hub repo) without its YAML header, or None."""
+    path = Path(source)
+    if path.is_dir():
+        card = path / "README.md"
+        text = card.read_text(encoding="utf-8", errors="replace") if card.is_file() else None
+    else:
+        try:
+            from huggingface_hub import hf_hub_download
+            text = Path(hf_hub_download(source, "README.md")).read_text(encoding="utf-8", errors="replace")
+        except Exception:  # not cached, offline, or no card: the page says so
+            text = None
+    if text and text.startswith("---"):
+        end = text.find("\n---", 3)
+        text = text[end + 4:].lstrip() if end >= 0 else text
+    return text
+
+
+def decode_upload(data: bytes) -> str:
+    """An uploaded file's text; a clear InputError when it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"the file is not UTF-8 text: byte 0x{data[e.start]:02x} at position {e.start} cannot "
+                         "be decoded. Save it as UTF-8 (or paste the text) and try again.") from None
+
+
+def cut_text(text: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """The longest prefix of text that fits in max_bytes of UTF-8 (never splits a character)."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def digest(tokens) -> str:
+    """Short hash of an input (for caches and bookmarks; the text itself never leaves the server)."""
+    if isinstance(tokens, str):
+        data = tokens.encode("utf-8")
+    else:
+        data = np.asarray(tokens, dtype=np.int64).tobytes()
+    return hashlib.sha1(data).hexdigest()[:12]

@@ -1,0 +1,63 @@
+"""Caches shared by all sessions of the process: one model per checkpoint, traces per (checkpoint, input).
+
+Traces live in a small LRU store inside st.cache_resource rather than in st.cache_data: cache_data
+records and replays the Streamlit elements a cached function touches, and our progress bar lives
+outside the function, which cache_data refuses on replay. The store hands out the same Trace object to
+every session; pages only read it.
+"""
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import streamlit as st
+from model import trace
+
+from . import loading
+
+MAX_TRACES = 24
+
+
+def model_and_lock(source: str):
+    """The model of a checkpoint and a lock for it, loaded again when the checkpoint's weights change."""
+    return _model_and_lock(source, loading.checkpoint_version(source))
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the model...")
+def _model_and_lock(source: str, version: str):
+    return loading.load_model(source), threading.Lock()
+
+
+@st.cache_resource
+def trace_store():
+    """{(source, weights version, input hash, cut): Trace}, least recently used first, and its lock."""
+    return OrderedDict(), threading.Lock()
+
+
+def run_trace(source: str, tokens, targets=None, cut: int = 1):
+    """The trace of an input, from the store or computed with a progress bar for long inputs.
+    cut > 1: the maximum span is cut to L // cut at inference (spans clipped, paper Figure 9)."""
+    key = (source, loading.checkpoint_version(source), loading.digest(tokens) + ("" if targets is None else loading.digest(targets)), cut)
+    store, store_lock = trace_store()
+    with store_lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    model, lock = model_and_lock(source)
+    span_limit = model.config.max_span // cut if cut > 1 else None
+    bar = st.empty()
+
+    def progress(done, total):
+        if total > 2048:
+            bar.progress(done / total, text=f"Tracing: {done:,} of {total:,} tokens")
+
+    try:
+        with lock:
+            result = trace(model, tokens, targets=None if targets is None else np.asarray(targets),
+                           progress=progress, span_limit=span_limit)
+    finally:
+        bar.empty()
+    with store_lock:
+        store[key] = result
+        while len(store) > MAX_TRACES:
+            store.popitem(last=False)
+    return result

@@ -1,0 +1,185 @@
+"""Unit tests of the app's plain modules: figures, text views, memory maths, alignment, export, loading."""
+import html
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import tiny_model
+from test_app_support import single_thread  # noqa: F401 (autouse fixture)
+
+from app import compare, export, figures, loading, memory, text_views
+from model import InputError, trace
+
+TEXT = "The cat sat. The cat sat again, 42 times! Ünïcode <b>&</b>\nEnd."
+
+
+@pytest.fixture(scope="module")
+def tr():
+    return trace(tiny_model(seed=1), TEXT)
+
+
+def test_token_labels_are_unique_and_carry_the_index(tr):
+    labels = text_views.token_labels(tr.tokens)
+    assert len(set(labels)) == len(labels) == len(tr.tokens)
+    assert labels[0] == "0:T" and labels[3] == "3:␣"
+    i = TEXT.encode().index("Ü".encode())
+    assert labels[i] == f"{i}:Ü" and labels[i + 1] == f"{i + 1}:·"  # lead byte shows the character
+
+
+def test_byte_classes():
+    got = text_views.byte_classes(np.frombuffer("a Z,5é\n".encode(), np.uint8))
+    assert list(got) == ["lower case", "space", "capital", "punctuation", "digit", "non-ASCII", "non-ASCII",
+                         "space"]
+
+
+def test_text_strip_escapes_every_character():
+    evil = "<script>alert(1)</script><img src=x onerror=alert(1)>"
+    tokens = np.frombuffer(evil.encode(), np.uint8).astype(np.int64)
+    out = text_views.text_strip(tokens, np.arange(len(tokens), dtype=float), len(tokens), 0, len(tokens))
+    assert "<script" not in out and "<img" not in out
+    assert "&lt;" in out and "&gt;" in out
+    shown = "".join(html.unescape(p.split(">", 1)[1]) for p in out.split("</span>") if ">" in p)
+    assert shown == evil
+
+
+def test_text_strip_marks_dropped_and_keeps_newlines():
+    tokens = np.frombuffer(b"ab\ncd", np.uint8).astype(np.int64)
+    out = text_views.text_strip(tokens, np.ones(5), 1, 0, 5, struck=np.array([1, 0, 0, 0, 0], bool))
+    assert out.count("line-through") == 1 and "<br>" in out
+
+
+def test_colours_span_the_scale():
+    rgb = text_views.colours([0, 5, 10, np.nan], 10)
+    assert tuple(rgb[0]) == (68, 1, 84) and tuple(rgb[2]) == (253, 231, 37) and tuple(rgb[3]) == (220, 220, 220)
+
+
+def test_soft_mask_matches_spec_3_2(tr):
+    # spec 3.2 example: e = 12, R = 4 gives 0, .25, .5, .75, 1 at distances 16, 15, 14, 13, <= 12
+    fake = type("T", (), {})()
+    fake.spans = np.full((1, 20), 12.0)
+    fake.ramp = 4
+    m = memory.soft_mask_at(fake, 20)[0]
+    assert np.allclose(m[[4, 5, 6, 7, 8, 19]], [0, .25, .5, .75, 1, 1])
+    t = 40
+    held = memory.held_at(tr, t)
+    assert held.shape == (tr.n_layers, t)
+    gone = memory.dropped_by(tr, t)
+    assert np.all(held[gone] == 0)
+    assert np.array_equal(gone, (tr.dropped_at[:, :t] >= 0) & (tr.dropped_at[:, :t] <= t))
+
+
+def test_span_heatmap_contents(tr):
+    fig = figures.span_heatmap(tr)
+    h = fig.data[0]
+    assert h.type == "heatmap"
+    assert np.allclose(np.asarray(h.z), tr.spans, atol=1e-3)
+    assert list(h.x) == text_views.token_labels(tr.tokens)
+    assert list(h.y) == [f"layer {l}" for l in range(tr.n_layers)]
+    assert "predicted span" in h.hovertemplate and "customdata[1]" in h.hovertemplate
+    d = tr.dropped_at[0, 0]
+    assert h.customdata[0][0][1] == (f"dropped at {d}" if d >= 0 else "never dropped")
+    kept = figures.span_heatmap(tr, value="kept").data[0].z
+    assert np.array_equal(np.asarray(kept), memory.steps_kept(tr).astype(np.float32))
+
+
+def test_span_heatmap_window_is_bounded():
+    big = trace(tiny_model(seed=1, block_size=64), "abc " * 1500)  # 6,000 bytes
+    fig = figures.span_heatmap(big, 1000, 6000)
+    assert len(fig.data[0].x) == figures.MAX_WINDOW and fig.data[0].x[0].startswith("1000:")
+    assert len(fig.to_json()) < 2_000_000
+    over = figures.span_overview(big, bins=100)
+    assert np.asarray(over.data[0].z).shape == (big.n_layers, 100)
+    assert np.allclose(np.asarray(over.data[0].z)[:, 0], big.spans[:, :60].mean(1), atol=1e-3)
+
+
+def test_lifetimes_bars_ramp_and_drops(tr):
+    fig = figures.lifetimes(tr, 1, 5, 25)
+    bars, ramp, drops = fig.data
+    assert list(bars.base) == list(range(5, 25)) and np.allclose(bars.x, tr.spans[1, 5:25])
+    assert np.allclose(ramp.base, np.arange(5, 25) + tr.spans[1, 5:25]) and set(ramp.x) == {tr.ramp}
+    gone = tr.dropped_at[1, 5:25]
+    assert list(drops.x) == list(gone[gone >= 0])
+
+
+def test_memory_in_use(tr):
+    fig = figures.memory_in_use(tr)
+    names = [d.name for d in fig.data]
+    assert names[:tr.n_layers] == [f"layer {l}" for l in range(tr.n_layers)]
+    assert list(fig.data[0].y) == list(tr.cache_size[0])
+    every = fig.data[tr.n_layers]
+    assert list(every.y) == list(np.arange(tr.cache_size.shape[1]) * tr.block_size + tr.block_size)
+    assert set(fig.data[-1].y) == {tr.max_span}
+
+
+def test_span_by_class(tr):
+    stats = figures.class_stats(tr)
+    classes = text_views.byte_classes(tr.tokens)
+    assert stats[(0, "digit")][1] == pytest.approx(np.median(tr.spans[0][classes == "digit"]))
+    fig = figures.span_by_class(tr)
+    assert [d.type for d in fig.data] == ["box"] * tr.n_layers
+    assert "non-ASCII" in list(fig.data[0].x)
+
+
+def test_bits_figure_with_a_cut_span(tr):
+    model = tiny_model(seed=1)
+    tr_cut = trace(model, TEXT, span_limit=model.config.max_span // 4)
+    # layer 0 sees only the embedding, so its spans are exactly the full ones clipped at L/4
+    assert np.allclose(tr_cut.spans[0], np.minimum(tr.spans[0], model.config.max_span // 4), rtol=1e-5)
+    fig = figures.bits_figure(tr, tr_cut)
+    assert len(fig.data) == 3
+    y = np.asarray(fig.data[0].y, float)
+    assert np.isnan(y[-1]) and np.allclose(y[:-1], tr.bits[:-1])
+    assert np.allclose(np.asarray(fig.data[2].y, float)[:-1], (tr_cut.bits - tr.bits)[:-1], atol=1e-5)
+
+
+def test_align_and_diff():
+    a, b = b"in Egypt.", b"in somewhere."
+    b_to_a = compare.align(a, b)
+    assert b_to_a[0] == 0 and b_to_a[1] == 1 and b_to_a[-1] == len(a) - 1
+    model = tiny_model(seed=1)
+    ta, tb = trace(model, a.decode()), trace(model, b.decode())
+    fig = figures.diff_heatmap(ta, tb, b_to_a)
+    z = np.asarray(fig.data[0].z, float)
+    assert z.shape == (ta.n_layers, len(b))
+    assert np.isnan(z[:, b_to_a < 0]).all()
+    assert np.allclose(z[:, 0], tb.spans[:, 0] - ta.spans[:, 0], atol=1e-4)
+    rows = compare.biggest_changes(ta, tb, b_to_a, text_views.token_labels(tb.tokens), n=3)
+    assert len(rows) == 3 and abs(rows[0]["change"]) >= abs(rows[-1]["change"])
+
+
+def test_export_csv_and_json(tr):
+    lines = export.trace_csv(tr).splitlines()
+    assert lines[0].startswith("layer,position,token,char,span,dropped_at,bits")
+    assert len(lines) == 1 + tr.n_layers * len(tr.tokens)
+    first = lines[1].split(",")
+    assert first[:4] == ["0", "0", str(ord("T")), "T"] and float(first[4]) == pytest.approx(tr.spans[0, 0], abs=1e-3)
+    d = json.loads(export.trace_json(tr, checkpoint="tiny", input_sha1="abc"))
+    assert d["meta"]["checkpoint"] == "tiny" and d["tokens"] == tr.tokens.tolist() and d["bits"][-1] is None
+    html_page = export.figure_html(figures.memory_in_use(tr))
+    assert "<html>" in html_page and "plotly.js" in html_page.lower() and len(html_page) > 1_000_000
+
+
+def test_loading_helpers(tmp_path):
+    tiny_model(seed=1).save_pretrained(tmp_path / "zeta")
+    tiny_model(seed=2, vocab_size=22).save_pretrained(tmp_path / "corridor")
+    (tmp_path / "empty").mkdir()
+    found = loading.list_checkpoints(tmp_path)
+    assert list(found) == ["corridor", "zeta"]
+    assert loading.task_of("zeta", tiny_model().config) == "text"
+    assert loading.task_of("x", tiny_model(vocab_size=22).config) == "corridor"
+    assert loading.task_of("x", tiny_model(vocab_size=16).config) == "collision"
+    with pytest.raises(InputError, match="not UTF-8"):
+        loading.decode_upload(b"ok \xff\xfe")
+    assert loading.cut_text("é" * 10, 5) == "éé"
+    assert loading.digest("a") == loading.digest("a") != loading.digest("b")
+    assert loading.device() in ("cpu", "cuda")
+
+
+def test_checkpoint_version_follows_the_weights(tmp_path):
+    tiny_model(seed=1).save_pretrained(tmp_path / "m")
+    before = loading.checkpoint_version(str(tmp_path / "m"))
+    import os
+    os.utime(tmp_path / "m" / "model.safetensors", ns=(1, 1))
+    assert before and loading.checkpoint_version(str(tmp_path / "m")) != before
+    assert loading.checkpoint_version("owner/hub-repo") == ""

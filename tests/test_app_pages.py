@@ -1,0 +1,151 @@
+"""AppTest of the About, Teaching (corridor) and Object tracking pages, and the plain helpers behind them."""
+import json
+
+import numpy as np
+import pytest
+from test_app_support import (app_checkpoints, chart_specs, errors, new_app, page_text,  # noqa: F401
+                              single_thread)
+
+from app import collision_view, corridor_view, loading
+from app.memory import held_at
+from model import ExpireSpanLM, trace
+from model.tasks import collision
+
+
+# --- About ----------------------------------------------------------------------------------------
+
+def test_about_renders_the_model_card_without_raw_html(app_checkpoints):
+    at = new_app("app_pages/about.py")
+    assert not at.exception and not errors(at)
+    md = [m for m in at.markdown if "Tiny text model" in m.value]
+    assert md and md[0].proto.allow_html is False  # the card's <b> is never rendered as HTML
+    assert "How Expire-Span works" in page_text(at)
+
+
+def test_about_strips_the_yaml_header(tmp_path):
+    (tmp_path / "README.md").write_text("---\ntags:\n- x\n---\n\n# Card\n")
+    assert loading.read_model_card(str(tmp_path)) == "# Card\n"
+
+
+# --- Teaching: corridor ---------------------------------------------------------------------------
+
+def test_corridor_episode_and_report(app_checkpoints):
+    ep = corridor_view.make_episode(30, seed=5)
+    assert len(ep.tokens) == 33 and ep.targets[-1] == ep.cue and ep.tokens[ep.query_pos] == 20
+    model = ExpireSpanLM.from_pretrained(app_checkpoints / "corridor")
+    tr = trace(model, ep.tokens, targets=ep.targets)
+    rows = corridor_view.cue_report(tr, ep)
+    assert [r["layer"] for r in rows] == [0, 1]
+    assert rows[0]["span needed"] == ep.query_pos - 1
+    assert rows[1]["cue mask at query"] == pytest.approx(held_at(tr, ep.query_pos)[1, 1], abs=1e-3)
+    assert all(isinstance(r["cue dropped at"], str) for r in rows)  # "never" or a position: one column type
+    guess, p = corridor_view.answer(tr, ep)
+    assert guess == tr.predictions[-1] and 0 < p < 1
+
+
+def test_teaching_page_follows_the_length_slider(app_checkpoints):
+    at = new_app("app_pages/teaching.py")
+    assert not at.exception and not errors(at)
+    at.slider(key="corridor_length").set_value(40).run()
+    assert not at.exception
+    (spec,) = chart_specs(at)
+    cue = [d for d in spec["data"] if d["name"] == "cue"][0]
+    assert list(cue["x"]) == [1]
+    need = [d for d in spec["data"] if d["name"] == "span the cue needs"][0]
+    assert list(need["y"]) == [41, 41]  # query at 42, cue at 1
+    labels = [m.label for m in at.metric]
+    assert "Model's answer at the query" in labels
+    assert "the cue lives, the rest fades" in page_text(at)
+
+
+# --- Object tracking ------------------------------------------------------------------------------
+
+def test_question_rows_and_survival(app_checkpoints):
+    seq = collision.generate(collision.SCALED, 60, seed=0)
+    model = ExpireSpanLM.from_pretrained(app_checkpoints / "object-collision")
+    tr = trace(model, seq.tokens, targets=seq.targets)
+    rows = collision_view.question_rows(tr, seq)
+    assert len(rows) == int((seq.labels > 0).sum())
+    r = rows[-1]
+    q = collision_view.question_position(seq, r["frame"])
+    assert r["model answer"] == tr.predictions[q] and r["true quadrant"] == seq.labels[r["frame"]]
+    held = held_at(tr, q)
+    pos = np.arange(r["collision frame"] * seq.frame_len, (r["collision frame"] + 1) * seq.frame_len)
+    expected = [l for l in range(tr.n_layers) if (held[l, pos[pos < q]] > 0).any()
+                or (pos >= q).any()]
+    got = [int(x) for x in r["memory survived in layers"].split(", ")] if r["memory survived in layers"] != "none" else []
+    assert got == expected
+
+
+def test_objects_page_generates_and_scrubs_frames(app_checkpoints):
+    at = new_app("app_pages/objects.py")
+    assert not at.exception and not errors(at)
+    at.slider(key="objects_frames").set_value(50).run()
+    at.slider(key="frame").set_value(20).run()
+    assert not at.exception
+    seq = collision.generate(collision.SCALED, 50, 0)
+    grid = chart_specs(at)[0]
+    assert list(grid["data"][0]["x"]) == list(seq.positions[20][:, 1])
+    assert "Frame 20" in grid["layout"]["title"]["text"]
+    heat = chart_specs(at)[1]["data"][0]
+    assert np.asarray(heat["z"]).shape == (2, 50)
+    assert len(at.dataframe[0].value) == int((seq.labels > 0).sum())
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.pop("colours"), "missing required field"),
+    (lambda d: d["positions"][3][0].__setitem__(0, 9), "inside the 6x6 grid"),
+    (lambda d: d["config"].__setitem__("particles", 40), "too many particles"),
+    (lambda d: d["config"].__setitem__("grid", 8), "token ids"),
+])
+def test_objects_upload_bad_files(app_checkpoints, change, message):
+    d = json.loads(collision.to_json(collision.generate(collision.SCALED, 10, 0)))
+    for derived in ("tokens", "targets", "labels", "answer_frames", "collisions"):
+        d.pop(derived)
+    change(d)
+    at = new_app("app_pages/objects.py")
+    at.radio(key="objects_source").set_value("Upload JSON").run()
+    at.file_uploader(key="objects_upload").upload("seq.json", json.dumps(d).encode(), "application/json").run()
+    assert not at.exception
+    assert any(message in e for e in errors(at)), errors(at)
+
+
+def test_objects_upload_the_shipped_example(app_checkpoints):
+    data = (loading.ROOT / "assets" / "collision-example.json").read_bytes()
+    at = new_app("app_pages/objects.py")
+    at.radio(key="objects_source").set_value("Upload JSON").run()
+    at.file_uploader(key="objects_upload").upload("example.json", data, "application/json").run()
+    assert not at.exception and not errors(at)
+    assert any(m.value == "40 / 560" for m in at.metric)
+
+
+# --- Compare --------------------------------------------------------------------------------------
+
+def test_compare_two_layers(app_checkpoints):
+    at = new_app("app_pages/compare.py")
+    assert not at.exception and not errors(at)
+    assert at.selectbox(key="cmp_layer_a").value == 0 and at.selectbox(key="cmp_layer_b").value == 1
+    body = "".join(h.proto.body for h in at.html)
+    assert "<b>layer 0</b>" in body and "<b>layer 1</b>" in body
+    at.selectbox(key="cmp_layer_a").set_value(1).run()
+    scatter = chart_specs(at)[0]["data"][0]
+    assert np.allclose(scatter["x"], scatter["y"])  # layer 1 against itself
+
+
+def test_compare_two_checkpoints(app_checkpoints, tmp_path, monkeypatch):
+    from conftest import tiny_model
+    tiny_model(seed=1).save_pretrained(tmp_path / "text")
+    tiny_model(seed=7).save_pretrained(tmp_path / "text-other")
+    monkeypatch.setenv("EXPIRE_SPAN_CHECKPOINTS", str(tmp_path))
+    at = new_app("app_pages/compare.py")
+    at.radio(key="cmp_mode").set_value("Two checkpoints").run()
+    assert not at.exception and not errors(at)
+    a, b = chart_specs(at)
+    assert a["data"][0]["x"] == b["data"][0]["x"]
+    assert not np.allclose(a["data"][0]["z"], b["data"][0]["z"])
+
+
+def test_compare_with_one_checkpoint_explains(app_checkpoints):
+    at = new_app("app_pages/compare.py")
+    at.radio(key="cmp_mode").set_value("Two checkpoints").run()
+    assert not at.exception and "needs two text checkpoint" in page_text(at)

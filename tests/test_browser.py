@@ -1,0 +1,161 @@
+"""Real-browser test: `streamlit run app/main.py` against a tiny checkpoint, driven by Playwright with
+Debian's chromium. Screenshots land in tests/artifacts/ (ignored by git)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_app_support import write_checkpoints
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+EVIL = "<script>alert(1)</script> <img src=x onerror=alert(1)> hello"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install -y chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = write_checkpoints(tmp_path_factory.mktemp("browser-checkpoints"))
+    port = _free_port()
+    env = {**os.environ, "EXPIRE_SPAN_CHECKPOINTS": str(folder), "OMP_NUM_THREADS": "1",
+           "HF_HUB_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start: " + Path(log.name).read_text()[-2000:])
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        pg = browser.new_page(viewport={"width": 1400, "height": 1800})
+        pg.dialogs = []
+        pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+        pg.goto(server, wait_until="domcontentloaded")
+        yield pg
+        browser.close()
+
+
+def first_x(page) -> str:
+    """First x label of the first heatmap on the page, read from plotly's own data."""
+    return page.evaluate("() => { const g = document.querySelector('.js-plotly-plot');"
+                         " return g && g.data ? String(g.data[0].x[0]) : null; }")
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose an option of a Streamlit selectbox by its label."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    box.click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+
+
+def test_text_page_in_a_real_browser(page):
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot').data", timeout=30_000)
+    assert first_x(page) == "0:I"
+    page.screenshot(path=str(ARTIFACTS / "01-heatmap-example.png"))
+
+    # paste text, commit with Ctrl+Enter, wait for the new heatmap
+    page.get_by_text("Type or paste", exact=True).click()
+    box = page.get_by_label("Text (Ctrl+Enter to apply)")
+    box.fill(EVIL)
+    box.press("Control+Enter")
+    page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot');"
+                           " return g && g.data && g.data[0].x[0] === '0:<'; }", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "02-heatmap-pasted.png"))
+
+    # text coloured by span: the literal characters show, nothing runs
+    page.get_by_text("Text by span", exact=True).click()
+    strips = page.locator(".es-strips").first
+    strips.wait_for(timeout=30_000)
+    assert EVIL in strips.inner_text().replace("\n", "")
+    assert page.locator(".es-strips img, .es-strips script").count() == 0
+    strips.screenshot(path=str(ARTIFACTS / "03-text-by-span.png"))
+
+    # remembered at step t: move the slider, the fragment redraws
+    page.get_by_text("Remembered at step t", exact=True).click()
+    page.wait_for_function("() => { const s = document.querySelector('.es-strips');"
+                           " return s && s.innerText.includes('fading') && s.innerText.includes('hello'); }",
+                           timeout=30_000)
+    thumb = page.get_by_role("slider").last
+    thumb.focus()
+    thumb.press("Home")  # t = 1: only the first byte is behind the query
+    page.wait_for_function("() => { const s = document.querySelector('.es-strips');"
+                           " return s && s.innerText.includes('fading') && !s.innerText.includes('hello'); }",
+                           timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "04-remembered-at-step.png"))
+
+    # lifetimes: change the layer
+    page.get_by_text("Memory lifetimes", exact=True).click()
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some("
+                           "g => g.layout && String(g.layout.title.text).includes('layer 0'))", timeout=30_000)
+    pick(page, "Layer", "1")
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some("
+                           "g => g.layout && String(g.layout.title.text).includes('layer 1'))", timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "05-lifetimes-layer-1.png"))
+
+    assert page.dialogs == []
+    assert page.evaluate("() => window.__xss === undefined")
+
+
+def _wait_for_charts(page, n: int = 1) -> None:
+    page.wait_for_function(f"() => [...document.querySelectorAll('.js-plotly-plot')].filter(g => g.data).length >= {n}",
+                           timeout=60_000)
+
+
+def test_other_pages_render(page, server):
+    for path, title, charts in [("teaching", "Teaching: the corridor", 1), ("objects", "Object tracking", 2),
+                                ("compare", "Compare", 1), ("about", "About the model", 0)]:
+        page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+        page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+        if charts:
+            _wait_for_charts(page, charts)
+        page.wait_for_timeout(500)
+        assert page.get_by_text("Traceback").count() == 0
+        page.screenshot(path=str(ARTIFACTS / f"10-{path}.png"))
+    assert page.dialogs == []
+
+
+def test_presenter_mode(page, server):
+    page.goto(server, wait_until="domcontentloaded")
+    _wait_for_charts(page)
+    page.get_by_text("Presenter mode", exact=True).click()
+    page.get_by_role("button", name="Bookmark this view").click()
+    page.wait_for_url("**bm=text.0.0**", timeout=30_000)
+    _wait_for_charts(page)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "20-presenter.png"))
