@@ -1,66 +1,32 @@
 """Real-browser test: `streamlit run app/main.py` against a tiny checkpoint, driven by Playwright with
 Debian's chromium. Screenshots land in tests/artifacts/ (ignored by git)."""
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from test_app_support import write_checkpoints
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.browser import CHROMIUM, ROOT, launch_chromium, streamlit_app
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
 EVIL = "<script>alert(1)</script> <img src=x onerror=alert(1)> hello"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install -y chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = write_checkpoints(tmp_path_factory.mktemp("browser-checkpoints"))
-    port = _free_port()
-    env = {**os.environ, "EXPIRE_SPAN_CHECKPOINTS": str(folder), "OMP_NUM_THREADS": "1",
-           "HF_HUB_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start: " + Path(log.name).read_text()[-2000:])
+    log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    with streamlit_app(log, {"EXPIRE_SPAN_CHECKPOINTS": str(folder), "OMP_NUM_THREADS": "1"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def page(server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        browser = launch_chromium(p)
         pg = browser.new_page(viewport={"width": 1400, "height": 1800})
         pg.dialogs = []
         pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
@@ -159,3 +125,19 @@ def test_presenter_mode(page, server):
     _wait_for_charts(page)
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "20-presenter.png"))
+
+
+def test_object_tracking_plays_frames(page, server):
+    page.goto(f"{server}/objects", wait_until="domcontentloaded")
+    _wait_for_charts(page, 2)
+    title = ("(f) => [...document.querySelectorAll('.js-plotly-plot')].some("
+             "g => g.layout && String(g.layout.title.text).startsWith('Frame ' + f + ':'))")
+    page.wait_for_function(title, arg=0, timeout=30_000)
+    thumb = page.get_by_role("slider").last
+    thumb.focus()
+    for frame in (1, 2, 3):  # step through frames with the keyboard, as a presenter would
+        thumb.press("ArrowRight")
+        page.wait_for_function(title, arg=frame, timeout=30_000)
+    assert page.get_by_text("Question at frame 3:").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "30-objects-frame-3.png"))
+    assert page.get_by_text("Traceback").count() == 0 and page.dialogs == []
