@@ -33,18 +33,22 @@ PURPOSE = {
 
 
 def training_summary(run: Path) -> dict:
+    """Steps, tokens and training time. A resumed run logs some steps twice: the later line counts. Time
+    between two lines is the logged `seconds` where both have it, else tokens / the logged throughput."""
     lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
-    train = [l for l in lines if "split" not in l]
+    by_step = {l["step"]: l for l in lines if "split" not in l}
     valid = [l for l in lines if l.get("split") == "valid"]
-    last = train[-1]
-    if "seconds" in last:
-        seconds, how = last["seconds"], "measured"
-    else:  # runs started before time was logged: sum of logged intervals at their logged throughput
-        seconds, prev = 0.0, 0
-        for l in train:
-            seconds += (l["tokens"] - prev) / max(l["tok_per_s"], 1)
-            prev = l["tokens"]
-        how = "estimated from the logged throughput"
+    seconds, estimated, prev = 0.0, False, {"step": 0, "tokens": 0, "seconds": 0.0}
+    for step in sorted(by_step):
+        line = by_step[step]
+        if "seconds" in line and "seconds" in prev and line["seconds"] >= prev["seconds"]:
+            seconds += line["seconds"] - prev["seconds"]
+        else:
+            seconds += (line["tokens"] - prev["tokens"]) / max(line["tok_per_s"], 1)
+            estimated = True
+        prev = line
+    last = by_step[max(by_step)]
+    how = "partly estimated from the logged throughput" if estimated else "measured"
     return {"steps": last["step"], "tokens": last["tokens"], "hours": seconds / 3600, "time_how": how,
             "final_valid": valid[-1] if valid else None, "final_train": last}
 
