@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .batches import EpisodeWalker, corridor_config, collision_config, make_walker
+from .batches import corridor_config, collision_config, make_walker
 from .errors import ExpireSpanError
 from .expire_span import ExpireSpanLM
 from .tasks import collision, corridor

@@ -1,7 +1,6 @@
 """Unit tests of the app's plain modules: figures, text views, memory maths, alignment, export, loading."""
 import html
 import json
-import math
 
 import numpy as np
 import pytest

@@ -215,7 +215,6 @@ def test_7_dropping_multiples_of_M_batch_minimum_never_the_current_block():
                            max_span=100, ramp=2)
     M, S, t0 = 4, 20, 16
     position = torch.arange(t0 - 16, t0 + 4).expand(2, S)  # 16 cached memories + the current block
-    counter = t0 - position
     spans = torch.full((2, S), 50.0)
     # droppable when e - counter + R - M <= 0, i.e. e <= counter + 2
     spans[0, :11] = 0.0                       # row 0: 11 droppable, the oldest
