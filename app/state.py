@@ -10,9 +10,10 @@ from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
-from model import trace
+from model import Tracer, encode_input
 
 from . import loading
+from .fair_lock import FairLock
 
 MAX_TRACES = 24
 
@@ -24,7 +25,7 @@ def model_and_lock(source: str):
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")
 def _model_and_lock(source: str, version: str):
-    return loading.load_model(source), threading.Lock()
+    return loading.load_model(source), FairLock()
 
 
 @st.cache_resource
@@ -51,9 +52,7 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1):
             bar.progress(done / total, text=f"Tracing: {done:,} of {total:,} tokens")
 
     try:
-        with lock:
-            result = trace(model, tokens, targets=None if targets is None else np.asarray(targets),
-                           progress=progress, span_limit=span_limit)
+        result = _trace_in_turns(model, lock, tokens, targets, progress, span_limit)
     finally:
         bar.empty()
     with store_lock:
@@ -61,3 +60,17 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1):
         while len(store) > MAX_TRACES:
             store.popitem(last=False)
     return result
+
+
+def _trace_in_turns(model, lock, tokens, targets, progress, span_limit):
+    """Trace block by block, taking the shared model for one block at a time (in arrival order), so that
+    concurrent sessions take turns instead of waiting for a long trace to finish."""
+    ids = encode_input(tokens, model.config.vocab_size)
+    targets = None if targets is None else np.asarray(targets)
+    tracer = Tracer(model, progress=progress, total=len(ids), span_limit=span_limit)
+    M = model.config.block_size
+    for a in range(0, len(ids), M):
+        with lock:
+            tracer.feed(ids[a:a + M], None if targets is None else targets[a:a + M])
+    with lock:
+        return tracer.finish()

@@ -94,7 +94,6 @@ class ExpireSpanAttention(nn.Module):
         q = self.query(x).view(B, T, K, hd).transpose(1, 2)        # B K T hd
         k = keys.view(B, S, K, hd).transpose(1, 2)                 # B K S hd
         v = values.view(B, S, K, hd).transpose(1, 2)
-        scores = q @ k.transpose(-1, -2)                             # 4.1: B K T S
 
         # 4.3: the key-side position term scores distances 1..M; those keys lie in the last 2M columns.
         M = cfg.block_size
@@ -103,7 +102,6 @@ class ExpireSpanAttention(nn.Module):
         in_range = (d_recent >= 1) & (d_recent <= M)
         index = (d_recent - 1).clamp(0, M - 1).expand(B, K, T, P)
         position_scores = (q @ key_pe).gather(-1, index) * in_range  # q @ key_pe: B K T M
-        scores = torch.cat([scores[..., : S - P], scores[..., S - P:] + position_scores], dim=-1)
 
         causal = distance >= 1                                       # 4.2: never itself, never later
         remaining = None
@@ -112,16 +110,26 @@ class ExpireSpanAttention(nn.Module):
             remaining = used[:, None, :] - distance                  # 3.1: r_ti = e_i - (t - i)
             mask = soft_mask(remaining, cfg.ramp) * causal
         else:
-            mask = causal.to(scores.dtype)
+            mask = causal.to(q.dtype)
         mask = mask[:, None]                                         # shared by heads: B 1 T S
 
-        # 4.4, in this order: -inf where the mask is 0, scale, softmax, mask, renormalise, dropout.
-        scores = scores.masked_fill(mask == 0, float("-inf")) / math.sqrt(hd)
-        attn = torch.softmax(scores, dim=-1) * mask
-        attn = attn / (attn.sum(-1, keepdim=True) + 1e-8)
-        weights = attn.detach() if want_attention else None
-        attn = self.dropout(attn)
-        y = (attn @ v).transpose(1, 2).reshape(B, T, cfg.d_model)
+        weights = None
+        if self.training or want_attention:
+            # 4.4, in this order: -inf where the mask is 0, scale, softmax, mask, renormalise, dropout.
+            scores = q @ k.transpose(-1, -2)                         # 4.1: B K T S
+            scores = torch.cat([scores[..., : S - P], scores[..., S - P:] + position_scores], dim=-1)
+            scores = scores.masked_fill(mask == 0, float("-inf")) / math.sqrt(hd)
+            attn = torch.softmax(scores, dim=-1) * mask
+            attn = attn / (attn.sum(-1, keepdim=True) + 1e-8)
+            weights = attn.detach() if want_attention else None
+            y = self.dropout(attn) @ v
+        else:
+            # Evaluation: softmax times the mask, renormalised, is softmax(scores + log mask) (4.5 equals
+            # 4.4 up to its 1e-8), which one fused kernel computes without the B x K x T x S passes.
+            bias = mask.log().expand(B, K, T, S).contiguous()       # -inf where the mask is 0
+            bias[..., S - P:] += position_scores / math.sqrt(hd)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        y = y.transpose(1, 2).reshape(B, T, cfg.d_model)
 
         span_loss = None
         if cfg.expire_span and self.training:

@@ -88,6 +88,11 @@ def load_run_config(path) -> RunConfig:
         raise ConfigError(f"cannot read {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    return parse_run_config(raw, path)
+
+
+def parse_run_config(raw: dict, path="config") -> RunConfig:
+    """Check a run config given as {"model": ..., "data": ..., "train": ...} (as run_config.json holds)."""
     unknown = sorted(set(raw) - {"model", "data", "train"})
     if unknown:
         raise ConfigError(f"{path}: unknown sections {', '.join(unknown)} (use model, data, train)")

@@ -309,3 +309,21 @@ def test_8_2_pre_norm_scales_residual_projections_at_init():
     ratio = float(pre.layers[0].attn.out.weight.detach().std() / post.layers[0].attn.out.weight.detach().std())
     assert ratio == pytest.approx(1 / math.sqrt(16), rel=0.05)
     assert pre.layers[0].attn.query.bias is None and pre.head.weight.data_ptr() != pre.embed.weight.data_ptr()
+
+
+@pytest.mark.parametrize("expire_span", [True, False])
+def test_fused_evaluation_attention_equals_the_spec_order(expire_span):
+    """4.4/4.5: at evaluation attention runs as one fused softmax(scores + log mask); the layer whose
+    attention weights are recorded runs the 4.4 order instead. Both must give the same model."""
+    model = tiny_model(seed=7, expire_span=expire_span).eval()
+    with torch.no_grad():  # weights large enough that attention and the position term show in the output
+        for name, p in model.named_parameters():
+            if "norm" not in name and "span_predictor" not in name:
+                p.normal_(std=0.5)
+    data = bytes(np.random.default_rng(7).integers(0, 256, 700).tolist())
+    fused = trace(model, data)
+    for layer in range(model.config.n_layers):
+        spec_order = trace(model, data, attention_layer=layer)
+        np.testing.assert_allclose(spec_order.bits, fused.bits, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(spec_order.spans, fused.spans, rtol=1e-4, atol=1e-2)
+        np.testing.assert_array_equal(spec_order.dropped_at, fused.dropped_at)

@@ -151,3 +151,17 @@ def test_span_limit_clips_spans_and_memory_at_inference():
     assert trace(baseline, LONG, span_limit=16).cache_size.max() == 16
     with pytest.raises(InputError, match="span_limit must be in 1..64"):
         trace(model, LONG, span_limit=65)
+
+
+def test_several_threads_can_trace_on_one_shared_model_at_once():
+    """The app traces for many sessions on one model: concurrent traces must equal serial ones."""
+    from concurrent.futures import ThreadPoolExecutor
+    model = tiny_model(seed=5).eval()
+    inputs = [bytes(np.random.default_rng(i).integers(0, 256, 300 + 57 * i).tolist()) for i in range(6)]
+    serial = [trace(model, x) for x in inputs]
+    with ThreadPoolExecutor(6) as pool:
+        parallel = list(pool.map(lambda x: trace(model, x), inputs * 2))
+    for one, other in zip(serial * 2, parallel):
+        for name in ("tokens", "spans", "dropped_at", "cache_size", "predictions"):
+            np.testing.assert_array_equal(getattr(one, name), getattr(other, name), err_msg=name)
+    assert not model.training

@@ -157,13 +157,15 @@ class Tracer:
         block, self.pending_tokens = self.pending_tokens[:n], self.pending_tokens[n:]
         if self.with_targets:
             block_targets, self.pending_targets = self.pending_targets[:n], self.pending_targets[n:]
-        was_training = model.training
-        model.eval()
-        try:
-            idx = torch.from_numpy(block)[None].to(model.device)
+        idx = torch.from_numpy(block)[None].to(model.device)
+        if model.training:  # evaluation behaviour; a model already in eval mode is only read (thread-safe)
+            model.eval()
+            try:
+                out = model(idx, self.memory, attention_layer=self.attention_layer, span_limit=self.span_limit)
+            finally:
+                model.train()
+        else:
             out = model(idx, self.memory, attention_layer=self.attention_layer, span_limit=self.span_limit)
-        finally:
-            model.train(was_training)
         self.memory = out.memory
         t0 = self.n_done
         log_probs = out.log_probs[0].float()
