@@ -27,6 +27,9 @@ from model import trace  # noqa: E402
 
 KINDS = {  # profiler operator -> kind of work
     "matrix multiply": ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear", "aten::baddbmm"),
+    "fused attention": ("aten::_scaled_dot_product_flash_attention_for_cpu", "aten::_scaled_dot_product_attention_math",
+                        "aten::_scaled_dot_product_flash_attention", "aten::_scaled_dot_product_efficient_attention",
+                        "aten::_scaled_dot_product_cudnn_attention"),
     "softmax": ("aten::_softmax", "aten::_log_softmax", "aten::softmax", "aten::log_softmax"),
     "copies and indexing": ("aten::cat", "aten::gather", "aten::copy_", "aten::index", "aten::nonzero",
                             "aten::masked_fill", "aten::clone", "aten::contiguous", "aten::expand", "aten::_to_copy",

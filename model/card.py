@@ -32,6 +32,9 @@ PURPOSE = {
 }
 
 
+RESULTS_HEADING = "## Results (held-out data, `python -m model.evaluate`)"
+
+
 def training_summary(run: Path) -> dict:
     """Steps, tokens and training time. A resumed run logs some steps twice: the later line counts. Time
     between two lines is the logged `seconds` where both have it, else tokens / the logged throughput."""
@@ -51,6 +54,29 @@ def training_summary(run: Path) -> dict:
     how = "partly estimated from the logged throughput" if estimated else "measured"
     return {"steps": last["step"], "tokens": last["tokens"], "hours": seconds / 3600, "time_how": how,
             "final_valid": valid[-1] if valid else None, "final_train": last}
+
+
+def results_section(r: dict) -> list[str]:
+    """The card's "Results" lines from one task's entry of results.json (empty before evaluation)."""
+    if not r.get("expire_span"):
+        return []
+    lines = ["", RESULTS_HEADING, ""]
+    for key, value in r["expire_span"].items():
+        if key not in ("config", "checkpoint"):
+            lines.append(f"- {key}: {rounded(value)}")
+    if r.get("baseline"):
+        b = r["baseline"]
+        lines.append(f"- equal-memory Transformer-XL baseline (L {b['config']['max_span']}): bits {b['bits']:.4f}, "
+                     f"error {b['error']:.4f}, kept {b['kept']:.0f}, trace 4,096 tokens {b['trace_seconds_4096']} s")
+    return lines + [f"- note: {note}" for note in r.get("notes", [])]
+
+
+def refresh_results(card: Path, name: str, results: dict) -> None:
+    """Rewrite only the Results section of a shipped card (its training run need not exist any more)."""
+    text = card.read_text()
+    head, rest = text.split("\n" + RESULTS_HEADING, 1) if RESULTS_HEADING in text else (text.split("\n## Use")[0], "")
+    use = "\n## Use" + text.split("\n## Use", 1)[1]
+    card.write_text(head.rstrip("\n") + "\n" + "\n".join(results_section(results.get(name, {}))) + "\n" + use)
 
 
 def write_card(name: str, run: Path, out: Path, results: dict) -> str:
@@ -82,18 +108,7 @@ def write_card(name: str, run: Path, out: Path, results: dict) -> str:
         v = summary["final_valid"]
         lines.append(f"- last validation: {v['bits']:.4f} bits per scored token, error {v['error']:.4f}, "
                      f"mean kept memory {v['kept']:.0f}")
-    r = results.get({"collision": "object-collision"}.get(task, task), {})
-    if r.get("expire_span"):
-        lines += ["", "## Results (held-out data, `python -m model.evaluate`)", ""]
-        for key, value in r["expire_span"].items():
-            if key not in ("config", "checkpoint"):
-                lines.append(f"- {key}: {rounded(value)}")
-        if r.get("baseline"):
-            b = r["baseline"]
-            lines.append(f"- equal-memory Transformer-XL baseline (L {b['config']['max_span']}): bits {b['bits']:.4f}, "
-                         f"error {b['error']:.4f}, kept {b['kept']:.0f}, trace 4,096 tokens {b['trace_seconds_4096']} s")
-        for note in r.get("notes", []):
-            lines.append(f"- note: {note}")
+    lines += results_section(results.get({"collision": "object-collision"}.get(task, task), {}))
     lines += ["", "## Use", "", "```python", "from model import ExpireSpanLM, trace",
               f"model = ExpireSpanLM.from_pretrained('checkpoints/{name}')", "```", ""]
     return "\n".join(lines)
@@ -102,12 +117,19 @@ def write_card(name: str, run: Path, out: Path, results: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.card", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True)
+    parser.add_argument("--run", help="the training run folder (not needed with --results-only)")
     parser.add_argument("--name", required=True)
     parser.add_argument("--results", default="checkpoints/results.json")
     parser.add_argument("--out", help="checkpoint folder to write (default checkpoints/NAME)")
+    parser.add_argument("--results-only", action="store_true",
+                        help="rewrite only the Results section of the existing card from --results")
     args = parser.parse_args(argv)
-    run, out = Path(args.run), Path(args.out or Path("checkpoints") / args.name)
+    run, out = Path(args.run or "."), Path(args.out or Path("checkpoints") / args.name)
+    if args.results_only:
+        results = json.loads(Path(args.results).read_text())
+        refresh_results(out / "README.md", args.name, results)
+        print(f"wrote {out / 'README.md'}")
+        return 0
     final = run / "final"
     if not (final / "model.safetensors").exists():
         print(f"error: {final} has no model.safetensors: has the run finished?", file=sys.stderr)

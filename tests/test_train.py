@@ -1,6 +1,7 @@
 """Training pipeline: a smoke run, exact resume, config checks, and DDP over two CPU processes."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -162,3 +163,14 @@ def test_evaluate_and_model_card_from_a_finished_run(tmp_path):
     card = (tmp_path / "shipped" / "README.md").read_text()
     assert "trained 6 steps = 384 tokens" in card and "cue_span" in card
     assert ExpireSpanLM.from_pretrained(tmp_path / "shipped").config.max_span == 64
+    # a later evaluation (a baseline, a note) refreshes only the card's Results section, run folder gone
+    data = json.loads(results.read_text())
+    data["corridor"]["notes"] = ["a note added later"]
+    results.write_text(json.dumps(data))
+    shutil.rmtree(tmp_path / "run")
+    r = run("model.card", "--name", "corridor", "--results", str(results), "--out", str(tmp_path / "shipped"),
+            "--results-only")
+    assert r.returncode == 0, r.stderr
+    refreshed = (tmp_path / "shipped" / "README.md").read_text()
+    assert "- note: a note added later" in refreshed and "trained 6 steps = 384 tokens" in refreshed
+    assert refreshed.count("## Results") == 1 and refreshed.count("## Use") == 1
