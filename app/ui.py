@@ -67,6 +67,16 @@ def no_checkpoint_guidance(task: str) -> None:
         "that is in the local cache.")
 
 
+def require_model(task: str, key: str):
+    """pick_model for a page that cannot go on without one: stops the page (the picker has said why)
+    when there is none, else shows the device and returns (source, name, model)."""
+    picked = pick_model(task, key)
+    if picked is None:
+        st.stop()
+    device_line()
+    return picked
+
+
 def device_line() -> None:
     st.caption(f"Running on **{loading.device_label()}**")
 

@@ -30,10 +30,7 @@ def traced(source: str):
 
 
 if mode == "Two layers":
-    picked = ui.pick_model("text", "cmp_ckpt")
-    if picked is None:
-        st.stop()
-    ui.device_line()
+    picked = ui.require_model("text", "cmp_ckpt")
     tr = traced(picked[0])
     if tr is None:
         st.stop()

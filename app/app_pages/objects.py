@@ -11,11 +11,7 @@ st.title("Object tracking: where did they collide?")
 st.markdown("Particles drift on a grid and change colour now and then. Each frame ends with a question: "
             "*in which quadrant did these two colours last collide?* The answer can lie thousands of tokens "
             "back, so the model must keep collisions and may forget the ordinary frames.")
-picked = ui.pick_model("collision", "ckpt_objects")
-if picked is None:
-    st.stop()
-source, name, model = picked
-ui.device_line()
+source, name, model = ui.require_model("collision", "ckpt_objects")
 cfg = loading.collision_config_for(model.config.vocab_size)
 if cfg is None:
     st.error(f"{name} has a vocabulary of {model.config.vocab_size}, which matches no collision task setting.")

@@ -11,11 +11,7 @@ st.title("Teaching: the corridor")
 st.markdown("An episode is **START, a cue, a corridor of distractors, QUERY**. At the query the model must "
             "name the cue. To answer it must keep the cue in memory all the way down the corridor, and it can "
             "let every distractor expire: *the cue lives, the rest fades*.")
-picked = ui.pick_model("corridor", "ckpt_corridor")
-if picked is None:
-    st.stop()
-source, name, model = picked
-ui.device_line()
+source, name, model = ui.require_model("corridor", "ckpt_corridor")
 if model.config.vocab_size != corridor.vocab_size(loading.CORRIDOR_CONFIG):
     st.error(f"{name} has a vocabulary of {model.config.vocab_size}; the corridor task uses "
              f"{corridor.vocab_size(loading.CORRIDOR_CONFIG)} tokens.")

@@ -14,11 +14,7 @@ TEXT_WINDOW = 2048  # characters drawn as coloured text at once
 INPUT_KINDS = ["Example", "Type or paste", "Upload a file"]
 
 st.title("Text: what each layer remembers")
-picked = ui.pick_model("text", "ckpt_text")
-if picked is None:
-    st.stop()
-source, name, model = picked
-ui.device_line()
+source, name, model = ui.require_model("text", "ckpt_text")
 
 # --- input -------------------------------------------------------------------------------------
 kind = st.radio("Input", INPUT_KINDS, key="input_kind", horizontal=True)
