@@ -91,7 +91,8 @@ def html_block(markup: str) -> None:
 
 
 def download_figure(fig, name: str, key: str) -> None:
-    st.download_button("Figure as HTML", figure_html(fig), file_name=f"{name}.html", mime="text/html",
+    # Built on click only: the page embeds plotly.js (about 5 MB), which every rerun would otherwise rebuild.
+    st.download_button("Figure as HTML", lambda: figure_html(fig), file_name=f"{name}.html", mime="text/html",
                        key=key, on_click="ignore")
 
 

@@ -1,7 +1,7 @@
 """How tracing cost grows with the input: Expire-Span against Transformer-XL, 1k to 256k bytes.
 
     python bench/growth.py [--checkpoint checkpoints/text] [--baseline runs/text-txl/final]
-                           [--sizes 1024,4096,16384,65536,262144] [--device auto|cpu|cuda]
+                           [--sizes 1024,4096,16384,65536,262144] [--repeats 1] [--device auto|cpu|cuda]
 
 Models: the checkpoint (Expire-Span); the same weights with expiry off keeping the nearest L memories
 (Transformer-XL at the same L); and, with --baseline, a Transformer-XL trained on its own (its own L).
@@ -78,15 +78,23 @@ def print_rows(rows):
 
 
 def ratios(rows):
-    """Expire-Span / same-L Transformer-XL at each size: time and peak memory."""
+    """Expire-Span / same-L Transformer-XL at each size: time and peak memory, as ratios of the medians
+    over repeats, and the spread of the time ratio over the repeats' pairs (run one after the other)."""
     out = {}
-    by = {(r["model"], r["bytes"]): r for r in rows}
-    for (name, n), r in by.items():
-        other = by.get(("transformer-xl same L", n))
-        if name == "expire-span" and other:
-            out[n] = dict(time=round(r["seconds"] / other["seconds"], 3),
-                          peak_memory=round(r["peak_mb"] / other["peak_mb"], 3) if other["peak_mb"] > 0 else math.nan,
-                          bits_delta=round(r["bits_per_byte"] - other["bits_per_byte"], 4))
+    by = {}
+    for r in rows:
+        by.setdefault((r["model"], r["bytes"]), []).append(r)
+    for (name, n), runs in by.items():
+        others = by.get(("transformer-xl same L", n))
+        if name != "expire-span" or not others:
+            continue
+        med = lambda rs, key: float(np.median([r[key] for r in rs]))
+        pairs = [a["seconds"] / b["seconds"] for a, b in zip(runs, others)]
+        other_mb = med(others, "peak_mb")
+        out[n] = dict(time=round(med(runs, "seconds") / med(others, "seconds"), 3),
+                      time_pairs=[round(x, 3) for x in pairs], repeats=len(pairs),
+                      peak_memory=round(med(runs, "peak_mb") / other_mb, 3) if other_mb > 0 else math.nan,
+                      bits_delta=round(runs[0]["bits_per_byte"] - others[0]["bits_per_byte"], 4))
     return out
 
 
@@ -96,6 +104,8 @@ def main():
     parser.add_argument("--baseline", help="a trained Transformer-XL checkpoint (expire_span false)")
     parser.add_argument("--sizes", default="1024,4096,16384,65536,262144")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of every (model, size), alternating models; ratios use the medians")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "growth.json"))
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "BYTES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -106,14 +116,17 @@ def main():
     rows = []
     print_header()
     for n in [int(s) for s in args.sizes.split(",")]:
-        for name in names:
-            rows.append(run_isolated(name, n, args))
-            print_rows(rows[-1:])
+        for _ in range(args.repeats):
+            for name in names:
+                rows.append(run_isolated(name, n, args))
+                print_rows(rows[-1:])
     print(f"\n{rows[0]['machine']}")
     r = ratios(rows)
-    print("\nExpire-Span / Transformer-XL (same weights, same L):")
+    print("\nExpire-Span / Transformer-XL (same weights, same L; medians over repeats):")
     for n, v in r.items():
-        print(f"  {n:>9,} bytes: time {v['time']:.2f}x, peak memory {v['peak_memory']:.2f}x, bits/byte {v['bits_delta']:+.4f}")
+        spread = f" (pairs {min(v['time_pairs']):.2f}-{max(v['time_pairs']):.2f})" if v["repeats"] > 1 else ""
+        print(f"  {n:>9,} bytes: time {v['time']:.2f}x{spread}, peak memory {v['peak_memory']:.2f}x, "
+              f"bits/byte {v['bits_delta']:+.4f}")
     out = dict(machine=rows[0]["machine"], checkpoint=args.checkpoint, baseline=args.baseline, rows=rows,
                ratios={str(k): v for k, v in r.items()})
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

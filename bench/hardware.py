@@ -9,7 +9,9 @@ memories the block's queries actually saw (Trace.cache_size), so expired memorie
   per layer and block of T tokens seeing S keys (cache + block), d = d_model, P = M position columns:
     query, key, value and output projections 4 * 2*T*d*d, span predictor 2*T*d, feed-forward 2 * 2*T*d*d_ff,
     scores and weighted values 2 * 2*T*S*d, position scores 2*T*d*P; and the output head 2*T*d*V.
-Prints both, the share of the peak, and the profiler's top operators grouped by kind. Writes JSON.
+This machine's speed drifts (the same multiply runs 140-195 GFLOP/s minute to minute), so each trace is
+also paired with a short 1024 x 1024 multiply run just before it, and the median of those paired shares
+is printed next to the share of the best peak. Prints both, the share of the peak, and the profiler's top operators grouped by kind. Writes JSON.
 """
 import argparse
 import json
@@ -55,6 +57,19 @@ def matmul_peak(device, sizes=(512, 1024, 2048, 4096)) -> dict:
         sync(device)
         best[n] = 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
     return {"gflops": round(max(best.values()), 1), "by_size": {k: round(v, 1) for k, v in best.items()}}
+
+
+def matmul_rate(device, n: int = 1024, seconds: float = 0.3) -> float:
+    """GFLOP/s of n x n fp32 multiplies over about `seconds`: the machine's rate right now."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+    sync(device)
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        reps += 1
+    sync(device)
+    return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
 
 
 def trace_flops(model, result) -> float:
@@ -106,8 +121,9 @@ def main():
     model = load(args.checkpoint, device)
     data = heldout_text(args.bytes)
     trace(model, data[:512])
-    times = []
-    for _ in range(args.repeats):
+    times, rates = [], []
+    for _ in range(args.repeats):  # each trace next to a fresh peak: this machine's speed drifts by 30%
+        rates.append(matmul_rate(device))
         start = time.perf_counter()
         result = trace(model, data)
         sync(device)
@@ -115,6 +131,7 @@ def main():
     seconds = float(np.median(times))
     flops = trace_flops(model, result)
     achieved = flops / seconds / 1e9
+    shares = [flops / t / 1e9 / r for t, r in zip(times, rates)]
     top, by_kind, wall = profile(model, data, device)
     ops_total = sum(by_kind.values())
 
@@ -122,6 +139,9 @@ def main():
     print(f"fp32 matrix-multiply peak: {peak['gflops']:.1f} GFLOP/s  (by size: {peak['by_size']})")
     print(f"trace of {args.bytes:,} bytes: {seconds:.3f} s median of {args.repeats}, {flops / 1e9:.2f} GFLOP "
           f"-> {achieved:.1f} GFLOP/s = {100 * achieved / peak['gflops']:.0f}% of the peak")
+    print(f"paired with a 1024 x 1024 multiply run just before each trace: {100 * np.median(shares):.0f}% "
+          f"median ({100 * min(shares):.0f}-{100 * max(shares):.0f}%); those multiplies ran at "
+          f"{min(rates):.0f}-{max(rates):.0f} GFLOP/s; traces {min(times):.3f}-{max(times):.3f} s")
     print(f"\nprofiled run: {wall:.3f} s wall, {ops_total:.3f} s inside torch operators "
           f"({100 * ops_total / wall:.0f}%); the rest is Python and dispatch")
     for kind, s in sorted(by_kind.items(), key=lambda kv: -kv[1]):
@@ -131,7 +151,9 @@ def main():
         print(f"{name:<32}{s:>9.3f}{count:>8}")
     out = dict(machine=machine(device), peak=peak, bytes=args.bytes, trace_seconds=round(seconds, 4),
                gflop=round(flops / 1e9, 3), achieved_gflops=round(achieved, 1),
-               share_of_peak=round(achieved / peak["gflops"], 3), profiled_wall=round(wall, 3),
+               share_of_peak=round(achieved / peak["gflops"], 3), trace_times=[round(t, 4) for t in times],
+               paired_peaks=[round(r, 1) for r in rates], paired_shares=[round(x, 3) for x in shares],
+               paired_share_median=round(float(np.median(shares)), 3), profiled_wall=round(wall, 3),
                by_kind={k: round(v, 4) for k, v in by_kind.items()},
                top_operators=[dict(name=n, self_s=round(s, 4), calls=c) for n, s, c in top])
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

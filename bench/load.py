@@ -13,6 +13,11 @@ The drawn heatmap is identified by its first 20 x labels ('position:char', as ap
 makes them), so a session that shows another session's text counts as WRONG (cross-talk), and one that
 shows nothing within --timeout counts as a FAILURE. Per N: p50 / p95 / max latency, p95(N) / p50(N=1),
 wrong results, failures, and the server process's VmRSS (now) and VmHWM (peak so far) from /proc.
+CPU seconds per paste of the server process and of all chromium processes while the timed pastes ran.
+
+--pretraced: before each round an extra session pastes the round's texts one by one, so the server's
+trace store holds them and the timed pastes measure everything but the model (Streamlit, the figures,
+the browsers): the floor that no model speed-up can lower.
 
 Responsiveness (skip with --big-bytes 0): in two fresh sessions, the small one first pastes a --bytes
 text alone (idle latency); then the big one pastes a --big-bytes text and 0.5 s later, while that one
@@ -121,7 +126,7 @@ class Session:
 
     def __init__(self, browser, url: str, timeout_s: float):
         self.browser, self.url, self.timeout_ms = browser, url, timeout_s * 1000
-        self.previous = None  # head of the text this session pasted last (still drawn: not a result)
+        self.pasted = set()  # heads of the texts this session pasted before (may still be drawn: not a result)
 
     async def open(self):
         self.context = await self.browser.new_context(viewport={"width": 1400, "height": 1800})
@@ -138,7 +143,7 @@ class Session:
         from playwright.async_api import Error as PlaywrightError
 
         own = head_of(text)
-        others = [h for h in texts.heads if h != self.previous]
+        others = [h for h in texts.heads if h not in self.pasted]
         start = time.perf_counter()
         await self.box.press("Control+Enter")
         try:
@@ -147,7 +152,7 @@ class Session:
         except PlaywrightError as e:  # a timeout (or a crashed page) is a failure
             return {"ok": False, "failed": True, "latency_s": None, "error": type(e).__name__}
         latency = time.perf_counter() - start
-        self.previous = own
+        self.pasted.add(own)
         result = {"ok": drawn == own, "failed": False, "latency_s": round(latency, 3)}
         if drawn != own:
             result["showed"] = texts.heads.get(drawn)
@@ -159,6 +164,26 @@ class Session:
 
 async def open_sessions(browser, url: str, n: int, timeout_s: float) -> list[Session]:
     return list(await asyncio.gather(*(Session(browser, url, timeout_s).open() for _ in range(n))))
+
+
+def cpu_seconds(server: int | None) -> dict:
+    """CPU time (user + system) used so far by the server process and by all chromium processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"server": 0.0, "browsers": 0.0}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            comm = (d / "comm").read_text().strip()
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if int(d.name) == server:
+            out["server"] += seconds
+        elif "chrom" in comm:
+            out["browsers"] += seconds
+    return out
 
 
 # --- scenarios -----------------------------------------------------------------------------------
@@ -173,19 +198,33 @@ def percentile(values: list[float], q: float) -> float | None:
 async def concurrent(browser, url: str, n: int, args, texts: Texts, pid) -> dict:
     """N sessions, --rounds rounds, all pressing Ctrl+Enter at the same moment."""
     sessions = await open_sessions(browser, url, n, args.timeout)
-    results = []
+    warmer = (await open_sessions(browser, url, 1, args.timeout))[0] if args.pretraced else None
+    results, cpu, wall = [], {"server": 0.0, "browsers": 0.0}, 0.0
     for r in range(args.rounds):
         batch = [texts.new(f"n{n}r{r}s{i:02d}", args.bytes)[1] for i in range(n)]
+        if warmer:  # --pretraced: the server's trace store already holds every text of the round
+            for t in batch:
+                await warmer.box.fill(t)
+                await warmer.press(t, texts)
         await asyncio.gather(*(s.box.fill(t) for s, t in zip(sessions, batch)))
+        before, start = cpu_seconds(pid), time.perf_counter()
         results += await asyncio.gather(*(s.press(t, texts) for s, t in zip(sessions, batch)))  # same moment
+        wall += time.perf_counter() - start
+        after = cpu_seconds(pid)
+        for k in cpu:
+            cpu[k] += after[k] - before[k]
     memory = memory_mib(pid)  # with the N sessions still open
-    await asyncio.gather(*(s.close() for s in sessions))
+    await asyncio.gather(*(s.close() for s in sessions + ([warmer] if warmer else [])))
     lat = [x["latency_s"] for x in results if not x["failed"]]
-    return {"sessions": n, "samples": len(results),
+    return {"sessions": n, "pretraced": bool(warmer), "samples": len(results),
             "p50_s": statistics.median(lat) if lat else None, "p95_s": percentile(lat, 95),
             "max_s": max(lat) if lat else None,
             "wrong": sum(1 for x in results if not x["ok"] and not x["failed"]),
             "failures": sum(1 for x in results if x["failed"]),
+            # CPU seconds per paste while the rounds ran (server: streamlit and the model; browsers: chromium)
+            "server_cpu_per_paste_s": round(cpu["server"] / len(results), 3),
+            "browser_cpu_per_paste_s": round(cpu["browsers"] / len(results), 3),
+            "rounds_wall_s": round(wall, 2),
             **memory, "results": results}
 
 
@@ -242,13 +281,15 @@ def print_table(rows: list[dict]) -> None:
     """One line per N; p95(N) / p50(N=1) where N=1 was measured (also stored in the rows)."""
     base = next((r["p50_s"] for r in rows if r["sessions"] == 1), None)
     print(f"{'N':>3}{'samples':>9}{'p50 s':>8}{'p95 s':>8}{'max s':>8}{'p95/p50(1)':>12}"
-          f"{'wrong':>7}{'failed':>8}{'RSS MiB':>9}{'peak MiB':>10}")
+          f"{'wrong':>7}{'failed':>8}{'RSS MiB':>9}{'peak MiB':>10}{'server CPU':>11}{'browser CPU':>12}")
     for row in rows:
         ratio = row["p95_s"] / base if base and row["p95_s"] is not None else None
         row["p95_over_p50_n1"] = None if ratio is None else round(ratio, 2)
         print(f"{row['sessions']:>3}{row['samples']:>9}{fmt(row['p50_s']):>8}{fmt(row['p95_s']):>8}"
               f"{fmt(row['max_s']):>8}{fmt(ratio):>12}{row['wrong']:>7}{row['failures']:>8}"
-              f"{fmt(row['rss_mib'], '.0f'):>9}{fmt(row['hwm_mib'], '.0f'):>10}")
+              f"{fmt(row['rss_mib'], '.0f'):>9}{fmt(row['hwm_mib'], '.0f'):>10}"
+              f"{fmt(row['server_cpu_per_paste_s']):>11}{fmt(row['browser_cpu_per_paste_s']):>12}")
+    print("(server / browser CPU: CPU seconds per paste spent by the streamlit process / all chromium processes)")
 
 
 def print_responsiveness(r: dict) -> None:
@@ -270,6 +311,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="pastes per session for each N")
     parser.add_argument("--bytes", type=int, default=2000, help="bytes of each pasted text")
     parser.add_argument("--big-bytes", type=int, default=50_000, help="big paste of the responsiveness test; 0 skips")
+    parser.add_argument("--pretraced", action="store_true",
+                        help="trace every text in an extra session first, so the timed pastes cost no model work")
     parser.add_argument("--timeout", type=float, default=300, help="seconds before a paste counts as failed")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "load.json"))
     args = parser.parse_args()

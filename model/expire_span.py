@@ -98,27 +98,25 @@ class ExpireSpanAttention(nn.Module):
         # 4.3: the key-side position term scores distances 1..M; those keys lie in the last 2M columns.
         M = cfg.block_size
         P = min(S, M + T)
-        d_recent = distance[:, None, :, S - P:]                      # B 1 T P
-        in_range = (d_recent >= 1) & (d_recent <= M)
-        index = (d_recent - 1).clamp(0, M - 1).expand(B, K, T, P)
-        position_scores = (q @ key_pe).gather(-1, index) * in_range  # q @ key_pe: B K T M
+        # Distance d reads column d - 1 of q @ key_pe, d > M an appended zero column; d <= 0 (later keys,
+        # masked out below) reads column 0, any finite value.
+        index = (distance[:, None, :, S - P:] - 1).clamp_(0, M).expand(B, K, T, P)
+        scale = 1 / math.sqrt(hd)
 
-        causal = distance >= 1                                       # 4.2: never itself, never later
         remaining = None
         if cfg.expire_span:
             used = spans if span_cap is None else spans.clamp(max=span_cap)  # 6.1
             remaining = used[:, None, :] - distance                  # 3.1: r_ti = e_i - (t - i)
-            mask = soft_mask(remaining, cfg.ramp) * causal
-        else:
-            mask = causal.to(q.dtype)
-        mask = mask[:, None]                                         # shared by heads: B 1 T S
 
         weights = None
         if self.training or want_attention:
             # 4.4, in this order: -inf where the mask is 0, scale, softmax, mask, renormalise, dropout.
+            causal = distance >= 1                                   # 4.2: never itself, never later
+            mask = (soft_mask(remaining, cfg.ramp) * causal if cfg.expire_span else causal.to(q.dtype))[:, None]
+            position_scores = F.pad(q @ key_pe, (0, 1)).gather(-1, index)  # B K T P
             scores = q @ k.transpose(-1, -2)                         # 4.1: B K T S
             scores = torch.cat([scores[..., : S - P], scores[..., S - P:] + position_scores], dim=-1)
-            scores = scores.masked_fill(mask == 0, float("-inf")) / math.sqrt(hd)
+            scores = scores.masked_fill(mask == 0, float("-inf")) * scale
             attn = torch.softmax(scores, dim=-1) * mask
             attn = attn / (attn.sum(-1, keepdim=True) + 1e-8)
             weights = attn.detach() if want_attention else None
@@ -126,8 +124,16 @@ class ExpireSpanAttention(nn.Module):
         else:
             # Evaluation: softmax times the mask, renormalised, is softmax(scores + log mask) (4.5 equals
             # 4.4 up to its 1e-8), which one fused kernel computes without the B x K x T x S passes.
-            bias = mask.log().expand(B, K, T, S).contiguous()       # -inf where the mask is 0
-            bias[..., S - P:] += position_scores / math.sqrt(hd)
+            # log m = log1p(clamp(r / R, -1, 0)) (3.2), -inf once expired or not before the query (4.2).
+            if cfg.expire_span:
+                log_mask = torch.log1p((remaining / cfg.ramp).clamp_(-1, 0))
+            else:
+                log_mask = torch.zeros(distance.shape, dtype=q.dtype, device=q.device)
+            log_mask = log_mask.masked_fill_(distance < 1, float("-inf"))[:, None]  # B 1 T S, for every head
+            bias = torch.empty(B, K, T, S, dtype=q.dtype, device=q.device)
+            bias[..., : S - P] = log_mask[..., : S - P]
+            bias[..., S - P:] = F.pad((q * scale) @ key_pe, (0, 1)).gather(-1, index)
+            bias[..., S - P:] += log_mask[..., S - P:]
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         y = y.transpose(1, 2).reshape(B, T, cfg.d_model)
 
@@ -148,7 +154,7 @@ class FeedForward(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, x):
-        return self.proj(self.dropout(F.relu(self.fc(x))))  # 8.3
+        return self.proj(self.dropout(F.relu(self.fc(x), inplace=True)))  # 8.3
 
 
 class Layer(nn.Module):
@@ -210,14 +216,14 @@ def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, project
         droppable[:, max(S - M, 0):] = False
         n_drop = int(droppable.sum(dim=1).min()) // M * M
         drop = droppable & (droppable.cumsum(dim=1) <= n_drop)   # the oldest n_drop droppable ones
-        keep_index = (~drop).nonzero()[:, 1].view(B, S - n_drop)  # row-major: order kept
-        dropped = position.gather(1, drop.nonzero()[:, 1].view(B, n_drop))
+        # Row-major flat indices (batch row b's entries start at b * S), so one index_select keeps whole rows.
+        keep_flat = (~drop).view(-1).nonzero().squeeze(1)
+        dropped = position.reshape(-1)[drop.view(-1)].view(B, n_drop)
 
         def keep(t):
             if t is None or n_drop == 0:
                 return None if t is None else t.detach()
-            index = keep_index if t.dim() == 2 else keep_index[..., None].expand(B, S - n_drop, t.shape[-1])
-            return t.detach().gather(1, index)
+            return t.detach().flatten(0, 1).index_select(0, keep_flat).view(B, S - n_drop, *t.shape[2:])
     if not cfg.expire_span:
         dropped = position[:, :n_drop]
     projected = None if projected is None else tuple(keep(t) for t in projected)

@@ -9,6 +9,7 @@ from test_app_support import single_thread  # noqa: F401 (autouse fixture)
 
 from app import compare, export, figures, loading, memory, text_views
 from model import InputError, trace
+from model.tasks import collision
 
 TEXT = "The cat sat. The cat sat again, 42 times! Ünïcode <b>&</b>\nEnd."
 
@@ -167,7 +168,7 @@ def test_loading_helpers(tmp_path):
     assert list(found) == ["corridor", "zeta"]
     assert loading.task_of("zeta", tiny_model().config) == "text"
     assert loading.task_of("x", tiny_model(vocab_size=22).config) == "corridor"
-    assert loading.task_of("x", tiny_model(vocab_size=16).config) == "collision"
+    assert loading.task_of("x", tiny_model(vocab_size=collision.vocab_size(collision.SCALED)).config) == "collision"
     with pytest.raises(InputError, match="not UTF-8"):
         loading.decode_upload(b"ok \xff\xfe")
     assert loading.cut_text("é" * 10, 5) == "éé"

@@ -94,9 +94,9 @@ def test_objects_page_generates_and_scrubs_frames(app_checkpoints):
 
 @pytest.mark.parametrize("change, message", [
     (lambda d: d.pop("colours"), "missing required field"),
-    (lambda d: d["positions"][3][0].__setitem__(0, 9), "inside the 6x6 grid"),
+    (lambda d: d["positions"][3][0].__setitem__(0, 9), f"inside the {collision.SCALED.grid}x{collision.SCALED.grid} grid"),
     (lambda d: d["config"].__setitem__("particles", 40), "too many particles"),
-    (lambda d: d["config"].__setitem__("grid", 8), "token ids"),
+    (lambda d: d["config"].__setitem__("grid", 9), "token ids"),
 ])
 def test_objects_upload_bad_files(app_checkpoints, change, message):
     d = json.loads(collision.to_json(collision.generate(collision.SCALED, 10, 0)))
@@ -116,7 +116,7 @@ def test_objects_upload_the_shipped_example(app_checkpoints):
     at.radio(key="objects_source").set_value("Upload JSON").run()
     at.file_uploader(key="objects_upload").upload("example.json", data, "application/json").run()
     assert not at.exception and not errors(at)
-    assert any(m.value == "40 / 560" for m in at.metric)
+    assert any(m.value == f"40 / {40 * collision.SCALED.frame_len}" for m in at.metric)  # frames / tokens
 
 
 # --- Compare --------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import torch
 from conftest import tiny_model
 from streamlit.testing.v1 import AppTest
 
+from model.tasks import collision
+
 MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 
 
@@ -17,7 +19,7 @@ def write_checkpoints(folder: Path) -> Path:
     """Tiny random checkpoints named as the shipped ones: text (bytes), corridor, object-collision."""
     tiny_model(seed=1).save_pretrained(folder / "text")
     tiny_model(seed=2, vocab_size=22).save_pretrained(folder / "corridor")
-    tiny_model(seed=3, vocab_size=16, pre_norm=True).save_pretrained(folder / "object-collision")
+    tiny_model(seed=3, vocab_size=collision.vocab_size(collision.SCALED), pre_norm=True).save_pretrained(folder / "object-collision")
     (folder / "text" / "README.md").write_text("# Tiny text model\n\nA card with <b>raw html</b>.\n")
     return folder
 
