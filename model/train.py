@@ -8,6 +8,8 @@ contiguous slice of the stream and carries its memory from block to block. State
 memories, data position, RNG) is saved as safetensors + JSON every `save_every` steps and at the end;
 a run started again continues where it stopped, and refuses to if its config changed. Metrics go to
 `metrics.jsonl`; the final model to `<out_dir>/final` (config.json + model.safetensors).
+`train.init_from` starts a fresh run from a checkpoint's weights (fine-tuning): same architecture, and
+only how it is trained (span loss, noise, dropout, initial span) may differ from the checkpoint.
 """
 import argparse
 import json
@@ -48,6 +50,7 @@ class TrainConfig:
     log_every: int = 20
     save_every: int = 200
     out_dir: str = "runs/default"
+    init_from: str = ""          # a checkpoint folder whose weights start a fresh run (fine-tuning)
 
     def problems(self):
         out = []
@@ -57,6 +60,8 @@ class TrainConfig:
                 out.append(f"train.{f.name} must be an integer (got {v!r})")
             elif f.type is float and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 out.append(f"train.{f.name} must be a number (got {v!r})")
+            elif f.type is str and not isinstance(v, str):
+                out.append(f"train.{f.name} must be a string (got {v!r})")
         if out:
             return out
         for name in ("batch_size", "steps", "eval_every", "eval_tokens", "eval_batch_size", "log_every", "save_every"):
@@ -115,9 +120,25 @@ def parse_run_config(raw: dict, path="config") -> RunConfig:
     problems = train.problems()
     if train.batch_size % world_size():
         problems.append(f"train.batch_size ({train.batch_size}) must divide among {world_size()} processes")
+    if not problems and train.init_from:
+        problems += init_from_problems(train.init_from, model)
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     return RunConfig(model, task, data, train)
+
+
+# What a fine-tuning run may set differently from the checkpoint it starts from: how it is trained.
+TRAINING_ONLY = {"span_loss", "span_noise", "dropout", "init_span_fraction"}
+
+
+def init_from_problems(folder: str, model: ExpireSpanConfig) -> list[str]:
+    """A checkpoint to start from must exist and have the [model] section's architecture."""
+    config_path, weights_path = Path(folder) / "config.json", Path(folder) / "model.safetensors"
+    if not (config_path.is_file() and weights_path.is_file()):
+        return [f"train.init_from: {folder} has no config.json and model.safetensors"]
+    theirs, ours = json.loads(config_path.read_text()), model.to_dict()
+    differ = sorted(k for k in set(theirs) | set(ours) if k not in TRAINING_ONLY and theirs.get(k) != ours.get(k))
+    return [f"train.init_from: {folder} differs from [model] in {', '.join(differ)}"] if differ else []
 
 
 def world_size() -> int:
@@ -282,6 +303,8 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
     if world > 1:
         dist.barrier()
     resumed = run.resume()
+    if not resumed and cfg.train.init_from:  # a resumed run has its own weights
+        run.model.load_state_dict(ExpireSpanLM.from_pretrained(cfg.train.init_from).state_dict())
     log = (out / "metrics.jsonl") if rank == 0 else None
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)

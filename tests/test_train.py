@@ -174,3 +174,27 @@ def test_evaluate_and_model_card_from_a_finished_run(tmp_path):
     refreshed = (tmp_path / "shipped" / "README.md").read_text()
     assert "- note: a note added later" in refreshed and "trained 6 steps = 384 tokens" in refreshed
     assert refreshed.count("## Results") == 1 and refreshed.count("## Use") == 1
+
+
+def test_fine_tuning_starts_from_a_checkpoint_and_refuses_another_architecture(tmp_path):
+    source = write_config(tmp_path, tmp_path / "source")
+    assert run_train("--config", str(source), "--steps", "2").returncode == 0
+    start = tmp_path / "source" / "final"
+    # lr so small that one step leaves the weights where they started: the checkpoint's, not a fresh init
+    tuned = write_config(tmp_path, tmp_path / "tuned", extra=f'init_from = "{start}"').read_text()
+    (tmp_path / "tuned.toml").write_text(tuned.replace("span_loss = 1e-3", "span_loss = 1e-5")
+                                         .replace("lr = 1e-3", "lr = 1e-12").replace("steps = 6", "steps = 1"))
+    result = run_train("--config", str(tmp_path / "tuned.toml"))
+    assert result.returncode == 0, result.stderr
+    a, b = weights(start), weights(tmp_path / "tuned" / "final")
+    fresh = ExpireSpanLM(load_run_config(tmp_path / "tuned.toml").model).state_dict()
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], atol=1e-6, rtol=0)
+    assert not torch.allclose(fresh["head.weight"], a["head.weight"])
+
+    (tmp_path / "wide.toml").write_text(tuned.replace("d_model = 32", "d_model = 64"))
+    with pytest.raises(ConfigError, match="differs from \\[model\\] in d_model"):
+        load_run_config(tmp_path / "wide.toml")
+    (tmp_path / "missing.toml").write_text(tuned.replace(str(start), str(tmp_path / "nowhere")))
+    result = run_train("--config", str(tmp_path / "missing.toml"))
+    assert result.returncode == 2 and "has no config.json and model.safetensors" in result.stderr
