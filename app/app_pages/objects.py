@@ -49,6 +49,9 @@ m1, m2, m3 = st.columns(3)
 m1.metric("Frames / tokens", f"{seq.n_frames:,} / {len(seq.tokens):,}")
 m2.metric("Scored questions", len(rows))
 m3.metric("Answered right", f"{sum(r['right'] for r in rows) / max(1, len(rows)):.0%}")
+st.caption("Chance is about 25%. The first few hundred frames of a sequence are the hardest part: few colour pairs "
+           "have collided yet, so most questions ask about one collision far back, often beyond the spans. "
+           "Long sequences score better (see the checkpoint's card and `checkpoints/README.md`).")
 
 
 @st.fragment
