@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .evaluate import rounded
+from .evaluate import measured_lines
 
 DATA = {
     "text": ("Byte-level English built by `python -m model.data build-corpus` from three sources: Wikipedia "
@@ -60,10 +60,7 @@ def results_section(r: dict) -> list[str]:
     """The card's "Results" lines from one task's entry of results.json (empty before evaluation)."""
     if not r.get("expire_span"):
         return []
-    lines = ["", RESULTS_HEADING, ""]
-    for key, value in r["expire_span"].items():
-        if key not in ("config", "checkpoint"):
-            lines.append(f"- {key}: {rounded(value)}")
+    lines = ["", RESULTS_HEADING, "", *measured_lines(r["expire_span"])]
     if r.get("baseline"):
         b = r["baseline"]
         lines.append(f"- equal-memory Transformer-XL baseline (L {b['config']['max_span']}): bits {b['bits']:.4f}, "

@@ -144,6 +144,11 @@ def rounded(value):
     return value
 
 
+def measured_lines(result: dict) -> list[str]:
+    """'- key: value' lines of one measured model (its config and path left out), for the READMEs."""
+    return [f"- {key}: {rounded(value)}" for key, value in result.items() if key not in ("config", "checkpoint")]
+
+
 def fmt(x, digits=3):
     return "—" if x is None else (f"{x:.{digits}f}" if isinstance(x, float) else str(x))
 
@@ -168,12 +173,8 @@ def write_readme(results: dict, path: Path) -> None:
         r = results.get(name, {}).get("expire_span")
         if not r:
             continue
-        lines += ["", f"## {name}", ""]
-        for key, value in r.items():
-            if key not in ("config", "checkpoint"):
-                lines.append(f"- {key}: {rounded(value)}")
-        for line in results.get(name, {}).get("notes", []):
-            lines.append(f"- note: {line}")
+        lines += ["", f"## {name}", "", *measured_lines(r)]
+        lines += [f"- note: {note}" for note in results.get(name, {}).get("notes", [])]
     path.write_text("\n".join(lines) + "\n")
 
 
