@@ -75,7 +75,8 @@ class ExpireSpanAttention(nn.Module):
 
     def predict_spans(self, kv_in: torch.Tensor) -> torch.Tensor:
         """e_i = L * sigmoid(w . (h_i / pre_div) + b) (2.1), recomputed every block (2.3)."""
-        logits = self.span_predictor(kv_in / self.cfg.pre_div).squeeze(-1)
+        scaled = kv_in if self.cfg.pre_div == 1 else kv_in / self.cfg.pre_div
+        logits = self.span_predictor(scaled).squeeze(-1)
         return self.cfg.max_span * torch.sigmoid(logits)
 
     def project(self, kv_in: torch.Tensor) -> tuple:
@@ -130,10 +131,8 @@ class ExpireSpanAttention(nn.Module):
             else:
                 log_mask = torch.zeros(distance.shape, dtype=q.dtype, device=q.device)
             log_mask = log_mask.masked_fill_(distance < 1, float("-inf"))[:, None]  # B 1 T S, for every head
-            bias = torch.empty(B, K, T, S, dtype=q.dtype, device=q.device)
-            bias[..., : S - P] = log_mask[..., : S - P]
-            bias[..., S - P:] = F.pad((q * scale) @ key_pe, (0, 1)).gather(-1, index)
-            bias[..., S - P:] += log_mask[..., S - P:]
+            bias = log_mask.repeat(1, K, 1, 1)
+            bias[..., S - P:] += F.pad((q * scale) @ key_pe, (0, 1)).gather(-1, index)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         y = y.transpose(1, 2).reshape(B, T, cfg.d_model)
 
