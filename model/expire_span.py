@@ -208,23 +208,24 @@ def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, project
     M = cfg.block_size
     if not cfg.expire_span:
         n_drop = max(S - (span_limit or cfg.max_span), 0)
-        keep = lambda t: None if t is None else t.detach()[:, n_drop:]
     else:
         counter = t0 - position
         droppable = (spans.detach() - counter + cfg.ramp - M) <= 0
         droppable[:, max(S - M, 0):] = False
         n_drop = int(droppable.sum(dim=1).min()) // M * M
+    if not cfg.expire_span or n_drop == 0:  # the oldest n_drop go, the same ones in every row
+        dropped = position[:, :n_drop]
+        keep = lambda t: None if t is None else t.detach()[:, n_drop:]
+    else:
         drop = droppable & (droppable.cumsum(dim=1) <= n_drop)   # the oldest n_drop droppable ones
         # Row-major flat indices (batch row b's entries start at b * S), so one index_select keeps whole rows.
         keep_flat = (~drop).view(-1).nonzero().squeeze(1)
         dropped = position.reshape(-1)[drop.view(-1)].view(B, n_drop)
 
         def keep(t):
-            if t is None or n_drop == 0:
-                return None if t is None else t.detach()
+            if t is None:
+                return None
             return t.detach().flatten(0, 1).index_select(0, keep_flat).view(B, S - n_drop, *t.shape[2:])
-    if not cfg.expire_span:
-        dropped = position[:, :n_drop]
     projected = None if projected is None else tuple(keep(t) for t in projected)
     return LayerMemory(keep(kv_in), keep(position), projected), dropped
 
