@@ -76,7 +76,7 @@ def refresh_results(card: Path, name: str, results: dict) -> None:
     card.write_text(head.rstrip("\n") + "\n" + "\n".join(results_section(results.get(name, {}))) + "\n" + use)
 
 
-def write_card(name: str, run: Path, out: Path, results: dict) -> str:
+def write_card(name: str, run: Path, out: Path, results: dict, trained_on: str = "a 2-core CPU") -> str:
     cfg = json.loads((run / "run_config.json").read_text())
     task = cfg["data"]["task"]
     summary = training_summary(run)
@@ -98,7 +98,7 @@ def write_card(name: str, run: Path, out: Path, results: dict) -> str:
         f"- Adam lr {train['lr']}, warm-up {train['warmup']} steps, no decay, grad clip {train['grad_clip']}, "
         f"batch {train['batch_size']} rows x {model['block_size']} tokens, seed {train['seed']}",
         f"- trained {summary['steps']:,} steps = {summary['tokens']:,} tokens in {summary['hours']:.2f} h "
-        f"({summary['time_how']}) on a 2-core CPU",
+        f"({summary['time_how']}) on {trained_on}",
         f"- config: `run_config.json` beside this card (`python -m model.train --config` reproduces it)",
     ]
     if summary["final_valid"]:
@@ -120,6 +120,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="checkpoint folder to write (default checkpoints/NAME)")
     parser.add_argument("--results-only", action="store_true",
                         help="rewrite only the Results section of the existing card from --results")
+    parser.add_argument("--trained-on", default="a 2-core CPU", help="the machine the run trained on, for the card")
     args = parser.parse_args(argv)
     run, out = Path(args.run or "."), Path(args.out or Path("checkpoints") / args.name)
     if args.results_only:
@@ -136,7 +137,7 @@ def main(argv=None) -> int:
         shutil.copy(final / name, out / name)
     shutil.copy(run / "run_config.json", out / "run_config.json")
     results = json.loads(Path(args.results).read_text()) if Path(args.results).exists() else {}
-    (out / "README.md").write_text(write_card(args.name, run, out, results))
+    (out / "README.md").write_text(write_card(args.name, run, out, results, args.trained_on))
     print(f"wrote {out}")
     return 0
 
