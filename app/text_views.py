@@ -125,3 +125,22 @@ def strips_html(rows: list[tuple[str, str]], font_size: int = 15) -> str:
         f'word-break:break-all">{strip}</div></div>'
         for label, strip in rows)
     return f'<div class="es-strips">{body}</div>'
+
+
+def largest_rises(full, cut, n: int = 10, context: int = 24, at_least: float = 0.005) -> list[dict]:
+    """The n bytes whose loss rose most when L was cut (paper Figure 9): each with the text before it, so a
+    reader sees which word needed the long memory. bits[i] is the loss of predicting byte i + 1. Rises
+    under `at_least` bits (float noise between two runs that saw the same memories) are left out."""
+    rise = cut.bits - full.bits
+    order = [int(i) for i in np.argsort(np.nan_to_num(rise, nan=-np.inf))[::-1][:n] if rise[i] >= at_least]
+    tokens = full.tokens
+    rows = []
+    for i in order:
+        target = i + 1
+        before = bytes(int(t) for t in tokens[max(0, target - context):target])
+        before = before.decode("utf-8", "replace").lstrip("\ufffd").replace("\n", "⏎")  # may start mid-character
+        rows.append({"byte": target, "text before it": before, "byte predicted": byte_char(tokens, target),
+                     f"bits, L = {full.max_span}": round(float(full.bits[i]), 2),
+                     f"bits, L = {cut.span_limit or cut.max_span}": round(float(cut.bits[i]), 2),
+                     "rise": round(float(rise[i]), 2)})
+    return rows

@@ -1,4 +1,5 @@
 """Unit tests of the app's plain modules: figures, text views, memory maths, alignment, export, loading."""
+import dataclasses
 import html
 import json
 
@@ -119,6 +120,24 @@ def test_span_by_class(tr):
     fig = figures.span_by_class(tr)
     assert [d.type for d in fig.data] == ["box"] * tr.n_layers
     assert "non-ASCII" in list(fig.data[0].x)
+
+
+def test_largest_rises_name_the_byte_and_the_text_before_it(tr):
+    rise = np.full(len(tr.bits), 1e-4, np.float32)  # float noise: left out
+    rise[[20, 7, 33]] = [0.5, 2.0, 1.0]
+    cut = dataclasses.replace(tr, bits=tr.bits + rise, span_limit=16)
+    rows = text_views.largest_rises(tr, cut, n=5, context=8)
+    assert [r["byte"] for r in rows] == [8, 34, 21] and [r["rise"] for r in rows] == [2.0, 1.0, 0.5]
+    first = rows[0]
+    assert first["byte predicted"] == text_views.byte_char(tr.tokens, 8)
+    assert first["text before it"] == TEXT[:8]
+    raw = TEXT.encode()
+    target, start = raw.index(b"End") + 1, raw.index("Ü".encode()) + 1  # starts inside Ü, crosses the newline
+    bump = dataclasses.replace(cut, bits=tr.bits + 3 * (np.arange(len(rise)) == target - 1))
+    row = text_views.largest_rises(tr, bump, n=1, context=target - start)[0]
+    assert row["byte"] == target and row["text before it"] == "nïcode <b>&</b>⏎E"
+    assert first["bits, L = 16"] == round(float(tr.bits[7] + 2.0), 2)
+    assert text_views.largest_rises(tr, tr) == [], "no cut, no rise"
 
 
 def test_bits_figure_with_a_cut_span(tr):

@@ -9,6 +9,7 @@ from test_app_support import (app_checkpoints, chart_specs, errors, new_app, pag
 
 from app import loading, memory
 from app.examples import EXAMPLES, example_text, partner_text
+from app.text_views import largest_rises
 from app.text_views import token_labels
 from model import ExpireSpanLM, trace
 
@@ -110,13 +111,19 @@ def test_lifetimes_follow_the_layer(app_checkpoints, model):
     assert np.allclose(bars["x"], tr.spans[1, :len(bars["x"])], atol=1e-3)
 
 
-def test_loss_in_bits_with_cut_span(app_checkpoints):
+def test_loss_in_bits_with_cut_span(app_checkpoints, model):
     at = new_app()
     at.radio(key="view").set_value("Loss in bits").run()
     data = chart_specs(at)[0]["data"]
     assert [d["name"] for d in data] == ["bits, L = 64", "bits, L = 16", "rise when L is cut"]
     assert "cut to L/4 = 16" in page_text(at)
     assert any("Mean bits per byte, L = 16" in m.label for m in at.metric)
+    text = example_text(FIRST_EXAMPLE)
+    expected = largest_rises(trace(model, text), trace(model, text, span_limit=16))
+    if expected:  # the page lists the same bytes as the plain function (tested in test_app_figures)
+        assert at.dataframe[0].value.to_dict("records") == expected
+    else:
+        assert "No byte lost anything when L was cut" in page_text(at) and not at.dataframe
 
 
 def test_edit_and_compare_starts_from_the_partner_example(app_checkpoints, model):

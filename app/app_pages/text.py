@@ -7,7 +7,7 @@ from model import ExpireSpanError
 from app import compare, figures, loading, presenter, state, ui
 from app.examples import EXAMPLES, example_text, partner_text
 from app.memory import dropped_by, held_at
-from app.text_views import legend, strips_html, text_strip, token_labels
+from app.text_views import largest_rises, legend, strips_html, text_strip, token_labels
 
 VIEWS = presenter.TEXT_VIEWS
 TEXT_WINDOW = 2048  # characters drawn as coloured text at once
@@ -160,6 +160,14 @@ elif view == "Loss in bits":
         if cut is not None:
             m2.metric(f"Mean bits per byte, L = {cut.span_limit}", f"{np.nanmean(cut.bits):.3f}",
                       delta=f"{np.nanmean(cut.bits) - np.nanmean(tr.bits):+.3f}", delta_color="inverse")
+    if cut is not None:
+        rows = largest_rises(tr, cut)
+        if rows:
+            st.markdown("**Where the extra loss sits**: the bytes that lost most when L was cut, with the text "
+                        "before them (a name last seen more than L/4 bytes back is the paper's case).")
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
+        else:
+            st.caption("No byte lost anything when L was cut: this text never needed a memory older than L/4.")
 
 elif view == "Edit and compare":
     default_b = (partner_text(example) if example else None) or text
