@@ -98,7 +98,7 @@ def text_figures(model, data, max_bytes=10**6) -> dict:
         "fig9_rise_other": float(rise[~long].mean()),
         "fig9_long_context_minus_other_ci95": block_bootstrap(rise, long),
         "fig9_long_context_share_of_bytes": float(long.mean()),
-        "fig9_long_context_share_of_rise": float(rise[long].sum() / rise.sum()),
+        "fig9_long_context_share_of_rise": float(rise[long].sum() / rise.sum()) if rise.sum() > 0 else None,
         "fig9_long_context_share_of_top1pct": float(long[top].mean()),
     }
 
