@@ -1,8 +1,9 @@
 """A lock that serves waiting threads in arrival order.
 
-Sessions share one model. Each trace takes the model one block at a time; with a plain Lock the thread
-that just released it usually takes it straight back, so a 50,000-byte trace would hold the model
-until it ends. Served in turn, a short trace started meanwhile runs alongside it, block for block.
+Sessions share one model. Each trace takes the model one pass (two blocks) at a time; with a plain
+Lock the thread that just released it usually takes it straight back, so a 50,000-byte trace would
+hold the model until it ends. Served in turn, a short trace started meanwhile runs alongside it, pass
+for pass.
 """
 import threading
 from collections import deque

@@ -11,6 +11,7 @@ from collections import OrderedDict
 import numpy as np
 import streamlit as st
 from model import Tracer, encode_input
+from model.trace import BLOCKS_PER_PASS
 
 from . import loading
 from .fair_lock import FairLock
@@ -63,14 +64,14 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1):
 
 
 def _trace_in_turns(model, lock, tokens, targets, progress, span_limit):
-    """Trace block by block, taking the shared model for one block at a time (in arrival order), so that
-    concurrent sessions take turns instead of waiting for a long trace to finish."""
+    """Trace pass by pass, taking the shared model for one pass of the model at a time (in arrival order),
+    so that concurrent sessions take turns instead of waiting for a long trace to finish."""
     ids = encode_input(tokens, model.config.vocab_size)
     targets = None if targets is None else np.asarray(targets)
     tracer = Tracer(model, progress=progress, total=len(ids), span_limit=span_limit)
-    M = model.config.block_size
-    for a in range(0, len(ids), M):
+    step = BLOCKS_PER_PASS * model.config.block_size
+    for a in range(0, len(ids), step):
         with lock:
-            tracer.feed(ids[a:a + M], None if targets is None else targets[a:a + M])
+            tracer.feed(ids[a:a + step], None if targets is None else targets[a:a + step])
     with lock:
         return tracer.finish()

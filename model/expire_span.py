@@ -39,10 +39,12 @@ class Memory:
 
 @dataclass
 class LayerDetails:
-    """What one layer did with one block, for tracing (batch row b in every tensor)."""
+    """What one layer did with one pass (one block, or several in evaluation), for tracing (batch row b in
+    every tensor)."""
     spans: torch.Tensor | None        # B x (N + T): predicted span of every key (2.1), None without expiry
     key_position: torch.Tensor        # B x (N + T)
-    dropped_position: torch.Tensor    # B x D positions that left the cache after this block
+    dropped: list[torch.Tensor]       # per M-block of the pass: B x D positions that left the cache after it
+    seen: list[int]                   # per M-block of the pass: memories its queries could see (cache size)
     attention: torch.Tensor | None = None  # B x K x T x (N + T), only when asked
 
 
@@ -53,6 +55,25 @@ class ModelOutput:
     loss: torch.Tensor | None = None  # mean task loss (nats) over positions with a target
     span_loss: torch.Tensor | None = None  # auxiliary loss (5.1), already scaled by alpha
     details: list[LayerDetails] = field(default_factory=list)
+
+
+def position_scores(q: torch.Tensor, key_pe: torch.Tensor, S: int) -> torch.Tensor:
+    """The key-side position term (4.3) for all S keys: B x K x T x S, q_t . key_pe[:, d - 1] where the
+    distance d is 1..M, else 0.
+
+    The T queries are the last T keys, and the cache ends with the positions just before the block (the
+    last M never go, 7.2; the baseline keeps the nearest ones, 7.5), so distance d of query t lies in
+    column S - T + t - d. Each row is q_t @ key_pe reversed and shifted one column further than the row
+    before: a skew, made by padding every row to S + 1 columns and reading the result as rows of S. A
+    cache shorter than M (the baseline with a short L at inference) is scored as if it were M long, and
+    the columns it lacks are left out.
+    """
+    B, K, T, _ = q.shape
+    M = key_pe.shape[1]
+    width = max(S, T + M)
+    reversed_scores = q @ key_pe.flip(-1)                        # B K T M: column j is distance M - j
+    padded = F.pad(reversed_scores, (width - T - M, T + 1))      # B K T (width + 1)
+    return padded.view(B, K, T * (width + 1))[..., : T * width].view(B, K, T, width)[..., width - S:]
 
 
 def soft_mask(remaining: torch.Tensor, ramp: int) -> torch.Tensor:
@@ -84,9 +105,11 @@ class ExpireSpanAttention(nn.Module):
         spans = self.predict_spans(kv_in) if self.cfg.expire_span else None
         return self.key(kv_in), self.value(kv_in), spans
 
-    def forward(self, x, projected, distance, key_pe, span_cap=None, want_attention=False):
+    def forward(self, x, projected, distance, unseen, key_pe, span_cap=None, want_attention=False):
         """x: B x T x H queries' inputs; projected: keys, values (B x S x H) and spans (B x S) of the
-        cache and the block; distance: B x T x S, query position minus key position."""
+        cache and the block; distance: B x T x S, query position minus key position; unseen: B x T x S,
+        True for the keys a query may not see whatever its mask: itself and later ones (4.2), and
+        (baseline) those its own block's cache no longer holds."""
         cfg = self.cfg
         B, T, _ = x.shape
         keys, values, spans = projected
@@ -96,12 +119,6 @@ class ExpireSpanAttention(nn.Module):
         k = keys.view(B, S, K, hd).transpose(1, 2)                 # B K S hd
         v = values.view(B, S, K, hd).transpose(1, 2)
 
-        # 4.3: the key-side position term scores distances 1..M; those keys lie in the last 2M columns.
-        M = cfg.block_size
-        P = min(S, M + T)
-        # Distance d reads column d - 1 of q @ key_pe, d > M an appended zero column; d <= 0 (later keys,
-        # masked out below) reads column 0, any finite value.
-        index = (distance[:, None, :, S - P:] - 1).clamp_(0, M).expand(B, K, T, P)
         scale = 1 / math.sqrt(hd)
 
         remaining = None
@@ -112,11 +129,9 @@ class ExpireSpanAttention(nn.Module):
         weights = None
         if self.training or want_attention:
             # 4.4, in this order: -inf where the mask is 0, scale, softmax, mask, renormalise, dropout.
-            causal = distance >= 1                                   # 4.2: never itself, never later
-            mask = (soft_mask(remaining, cfg.ramp) * causal if cfg.expire_span else causal.to(q.dtype))[:, None]
-            position_scores = F.pad(q @ key_pe, (0, 1)).gather(-1, index)  # B K T P
-            scores = q @ k.transpose(-1, -2)                         # 4.1: B K T S
-            scores = torch.cat([scores[..., : S - P], scores[..., S - P:] + position_scores], dim=-1)
+            visible = ~unseen
+            mask = (soft_mask(remaining, cfg.ramp) * visible if cfg.expire_span else visible.to(q.dtype))[:, None]
+            scores = q @ k.transpose(-1, -2) + position_scores(q, key_pe, S)  # 4.1, 4.3: B K T S
             scores = scores.masked_fill(mask == 0, float("-inf")) * scale
             attn = torch.softmax(scores, dim=-1) * mask
             attn = attn / (attn.sum(-1, keepdim=True) + 1e-8)
@@ -125,14 +140,13 @@ class ExpireSpanAttention(nn.Module):
         else:
             # Evaluation: softmax times the mask, renormalised, is softmax(scores + log mask) (4.5 equals
             # 4.4 up to its 1e-8), which one fused kernel computes without the B x K x T x S passes.
-            # log m = log1p(clamp(r / R, -1, 0)) (3.2), -inf once expired or not before the query (4.2).
+            # log m = log1p(clamp(r / R, -1, 0)) (3.2), -inf once expired or unseen (log1p(-1)); in place.
             if cfg.expire_span:
-                log_mask = torch.log1p((remaining / cfg.ramp).clamp_(-1, 0))
+                log_mask = remaining.div_(cfg.ramp).clamp_(-1, 0).masked_fill_(unseen, -1).log1p_()
             else:
-                log_mask = torch.zeros(distance.shape, dtype=q.dtype, device=q.device)
-            log_mask = log_mask.masked_fill_(distance < 1, float("-inf"))[:, None]  # B 1 T S, for every head
-            bias = log_mask.repeat(1, K, 1, 1)
-            bias[..., S - P:] += F.pad((q * scale) @ key_pe, (0, 1)).gather(-1, index)
+                log_mask = torch.zeros(distance.shape, dtype=q.dtype, device=q.device).masked_fill_(unseen, float("-inf"))
+            log_mask = log_mask[:, None]  # B 1 T S, for every head
+            bias = position_scores(q, key_pe * scale, S).add_(log_mask)  # in place: a view of a fresh tensor
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         y = y.transpose(1, 2).reshape(B, T, cfg.d_model)
 
@@ -141,7 +155,7 @@ class ExpireSpanAttention(nn.Module):
             # 5.1: only memories on the ramp are charged, by their (negative) remaining span.
             on_ramp = (mask > 0) & (mask < 1)
             charged = (remaining[:, None] * on_ramp).sum(dim=(1, 2, 3))
-            span_loss = (cfg.span_loss / (cfg.ramp * M)) * charged.mean()
+            span_loss = (cfg.span_loss / (cfg.ramp * cfg.block_size)) * charged.mean()
         return self.out(y), span_loss, weights
 
 
@@ -173,7 +187,19 @@ class Layer(nn.Module):
         block_position = torch.arange(t0, t0 + T, device=h.device).expand(B, T)
         kv_in = torch.cat([memory.hidden, x], dim=1)
         key_position = torch.cat([memory.position, block_position], dim=1)
-        distance = block_position[:, :, None] - key_position[:, None, :]
+        # t - i from positions relative to the block, which are small (the cache reaches about L back), so
+        # exact in float32
+        relative = (key_position - t0).to(h.dtype)
+        distance = torch.arange(T, device=h.device, dtype=h.dtype)[None, :, None] - relative[:, None, :]
+        unseen = distance < 1  # 4.2: never itself, never later
+        M = self.cfg.block_size
+        if T > M and not self.cfg.expire_span:
+            # A pass of several M-blocks (evaluation): after the first, a query sees the nearest L before
+            # its own M-block (7.5), as in one pass per block. With expiry nothing is needed: what a block
+            # boundary drops has expired for every later query (7.1), so its mask is 0 anyway.
+            block_start = t0 + torch.arange(T, device=h.device) // M * M
+            too_old = key_position[:, None, :] < (block_start - (span_limit or self.cfg.max_span))[None, :, None]
+            unseen |= too_old & (block_start > t0)[None, :, None]
         if memory.projected is None or self.training:
             projected = self.attn.project(kv_in)
         else:  # evaluation: project only the new block
@@ -181,7 +207,7 @@ class Layer(nn.Module):
                               for old, new in zip(memory.projected, self.attn.project(x)))
         if span_limit is not None and projected[2] is not None:  # a shorter maximum span at inference
             projected = (projected[0], projected[1], projected[2].clamp(max=span_limit))
-        a, span_loss, weights = self.attn(x, projected, distance, key_pe, span_cap, want_attention)
+        a, span_loss, weights = self.attn(x, projected, distance, unseen, key_pe, span_cap, want_attention)
         spans = projected[2]
         if self.cfg.pre_norm:
             h2 = h + a
@@ -190,44 +216,67 @@ class Layer(nn.Module):
             h2 = self.norm1(h + a)
             out = self.norm2(h2 + self.ff(h2))
         keep_projected = None if self.training else projected
-        new_memory, dropped = update_memory(kv_in, key_position, spans, t0, self.cfg, keep_projected, span_limit)
-        details = LayerDetails(spans, key_position, dropped, weights)
+        new_memory, dropped, seen = update_memory(kv_in, key_position, spans, t0, self.cfg, keep_projected,
+                                                  span_limit, n_cached=memory.position.shape[1])
+        details = LayerDetails(spans, key_position, dropped, seen, weights)
         return out, new_memory, span_loss, details
 
 
-def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, projected=None, span_limit=None):
-    """The cache after a block (section 7); returns it and the positions that left it.
+def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, projected=None, span_limit=None,
+                  n_cached=None):
+    """The cache after a pass (section 7): the cache (kv_in's first n_cached columns, by default all but
+    the last M) and the pass's tokens, taken M at a time. Returns it, the positions dropped after each
+    M-block of the pass, and the memories each M-block's queries saw.
 
     Expire-Span: memory i may go once s_i + R - M <= 0 with s_i = e_i - counter_i (un-noised spans,
     7.1); the last M entries never go (7.2); each row drops the same number, the batch minimum rounded
     down to a multiple of M, taking its oldest droppable memories (7.3). Baseline: nearest L (7.5).
-    Caches are detached (1.3).
+    The rule runs after every M-block on the columns still held, and the cache is cut once at the end,
+    so a pass of several M-blocks (evaluation) leaves exactly what one pass per block leaves. Its
+    outputs are those of one pass per block too: a memory dropped after an M-block has expired for
+    every later query (7.1), so its weight is 0 whether it is still there or not. Caches are detached (1.3).
     """
-    position = key_position
-    B, S = position.shape
+    B, S = key_position.shape
     M = cfg.block_size
-    if not cfg.expire_span:
-        n_drop = max(S - (span_limit or cfg.max_span), 0)
-    else:
-        counter = t0 - position
-        droppable = (spans.detach() - counter + cfg.ramp - M) <= 0
-        droppable[:, max(S - M, 0):] = False
+    n_cached = max(S - M, 0) if n_cached is None else n_cached
+    held = None  # B x S: the columns still held, once a drop is not just the oldest columns
+    gone = 0     # columns dropped so far, the same number in every row
+    dropped, seen = [], []
+    for start in range(n_cached, S, M):
+        end = min(start + M, S)
+        seen.append(start - gone)
+        if not cfg.expire_span:  # the oldest beyond the nearest L go: always the first columns still held
+            n_drop = max(end - gone - (span_limit or cfg.max_span), 0)
+            dropped.append(key_position[:, gone:gone + n_drop])
+            gone += n_drop
+            continue
+        counter = t0 + (start - n_cached) - key_position[:, :end]
+        droppable = (spans[:, :end].detach() - counter + cfg.ramp - M) <= 0
+        droppable[:, max(end - M, 0):] = False
+        if held is not None:
+            droppable &= held[:, :end]
         n_drop = int(droppable.sum(dim=1).min()) // M * M
-    if not cfg.expire_span or n_drop == 0:  # the oldest n_drop go, the same ones in every row
-        dropped = position[:, :n_drop]
-        keep = lambda t: None if t is None else t.detach()[:, n_drop:]
+        if n_drop == 0:
+            dropped.append(key_position[:, :0])
+            continue
+        drop = droppable & (droppable.cumsum(dim=1) <= n_drop)  # the oldest n_drop droppable ones
+        dropped.append(key_position[:, :end][drop].view(B, n_drop))
+        if held is None:
+            held = torch.ones(B, S, dtype=torch.bool, device=key_position.device)
+        held[:, :end] &= ~drop
+        gone += n_drop
+    N = S - gone
+    if held is None:
+        def keep(t):
+            return None if t is None else t.detach()[:, gone:]
     else:
-        drop = droppable & (droppable.cumsum(dim=1) <= n_drop)   # the oldest n_drop droppable ones
         # Row-major flat indices (batch row b's entries start at b * S), so one index_select keeps whole rows.
-        keep_flat = (~drop).view(-1).nonzero().squeeze(1)
-        dropped = position.reshape(-1)[drop.view(-1)].view(B, n_drop)
+        keep_flat = held.view(-1).nonzero().squeeze(1)
 
         def keep(t):
-            if t is None:
-                return None
-            return t.detach().flatten(0, 1).index_select(0, keep_flat).view(B, S - n_drop, *t.shape[2:])
+            return None if t is None else t.detach().flatten(0, 1).index_select(0, keep_flat).view(B, N, *t.shape[2:])
     projected = None if projected is None else tuple(keep(t) for t in projected)
-    return LayerMemory(keep(kv_in), keep(position), projected), dropped
+    return LayerMemory(keep(kv_in), keep(key_position), projected), dropped, seen
 
 
 class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
@@ -276,14 +325,17 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
     def forward(self, idx, memory: Memory | None = None, targets=None, attention_layer=None, span_limit=None):
         """Run one block (B x T, T <= M) and return log-probabilities and the next memory.
 
+        In evaluation T may exceed M: the pass then gives the outputs, the caches and the drops of
+        T / M passes of one block each (update_memory) with fewer, larger operations.
+
         targets: B x T token ids to predict, -1 where there is none (ignored in the loss).
         span_limit: inference only, a maximum span below L (spans are clipped at it; without expiry the
         nearest span_limit memories are kept), to see what the model loses with less memory.
         """
         cfg = self.config
         B, T = idx.shape
-        if T > cfg.block_size:
-            raise ValueError(f"a block holds at most {cfg.block_size} tokens, got {T}")
+        if T > cfg.block_size and self.training:
+            raise ValueError(f"a training block holds at most {cfg.block_size} tokens, got {T}")
         memory = memory if memory is not None else self.init_memory(B)
         span_cap = None
         if cfg.expire_span and cfg.span_noise and self.training:

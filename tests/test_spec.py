@@ -148,6 +148,24 @@ def test_4_3_position_term_only_on_the_last_2M_keys():
         assert torch.all(torch.nonzero((d >= 1) & (d <= M)).squeeze(1) >= S - 2 * M)
 
 
+@pytest.mark.parametrize("n_cached, T", [(8, 8), (20, 8), (8, 3), (30, 24), (5, 8), (2, 16)])
+def test_4_3_position_scores_match_the_definition(n_cached, T):
+    """q_t . key_pe[:, d - 1] for keys at distance d = 1..M, 0 beyond M and for later keys, for a cache
+    of the n_cached positions before T queries: longer or shorter than M, and passes longer than M."""
+    from model.expire_span import position_scores
+    torch.manual_seed(0)
+    B, K, hd, M = 2, 3, 4, 8
+    q, key_pe = torch.randn(B, K, T, hd), torch.randn(hd, M)
+    S = n_cached + T
+    got = position_scores(q, key_pe, S)
+    assert got.shape == (B, K, T, S)
+    for t in range(T):
+        for c in range(S):
+            d = (n_cached + t) - c  # query at n_cached + t, key at c
+            expected = q[:, :, t] @ key_pe[:, d - 1] if 1 <= d <= M else torch.zeros(B, K)
+            torch.testing.assert_close(got[:, :, t, c], expected)
+
+
 def test_5_1_span_loss_zero_off_the_ramp_negative_on_it():
     long_spans = tiny_model(seed=7, init_span_fraction=0.99, max_span=1000).train()
     for layer in long_spans.layers:
@@ -207,7 +225,7 @@ def test_6_noise_changes_the_mask_but_not_what_is_dropped():
     # ... but not those that decide dropping: layer 0 sees the same inputs, so it keeps the same memories
     for x, y in zip(a, b):
         assert torch.equal(x.memory.layers[0].position, y.memory.layers[0].position)
-    assert any(x.details[0].dropped_position.numel() for x in a)
+    assert any(x.details[0].dropped[0].numel() for x in a)
 
 
 def test_7_dropping_multiples_of_M_batch_minimum_never_the_current_block():
@@ -221,8 +239,8 @@ def test_7_dropping_multiples_of_M_batch_minimum_never_the_current_block():
     spans[1, [1, 3, 5, 7, 9, 11]] = 0.0       # row 1: 6 droppable, scattered
     spans[:, -M:] = 0.0                       # the current block: never dropped whatever its spans
     hidden = torch.randn(2, S, 8)
-    memory, dropped = update_memory(hidden, position, spans, t0, cfg)
-    assert dropped.shape == (2, 4)  # batch minimum 6, rounded down to 4
+    memory, (dropped,), seen = update_memory(hidden, position, spans, t0, cfg)
+    assert seen == [16] and dropped.shape == (2, 4)  # batch minimum 6, rounded down to 4
     assert dropped[0].tolist() == [0, 1, 2, 3]
     assert dropped[1].tolist() == [1, 3, 5, 7]
     assert memory.position.shape == (2, 16)
@@ -235,7 +253,7 @@ def test_7_dropping_multiples_of_M_batch_minimum_never_the_current_block():
     spans2 = torch.full((2, S), 50.0)
     spans2[0, :3] = 0.0
     spans2[1, :10] = 0.0
-    memory, dropped = update_memory(hidden, position, spans2, t0, cfg)
+    memory, (dropped,), _ = update_memory(hidden, position, spans2, t0, cfg)
     assert dropped.shape == (2, 0) and memory.position.shape == (2, S)
 
 
@@ -327,3 +345,14 @@ def test_fused_evaluation_attention_equals_the_spec_order(expire_span):
         np.testing.assert_allclose(spec_order.bits, fused.bits, rtol=1e-4, atol=1e-3)
         np.testing.assert_allclose(spec_order.spans, fused.spans, rtol=1e-4, atol=1e-2)
         np.testing.assert_array_equal(spec_order.dropped_at, fused.dropped_at)
+
+
+def test_a_training_pass_holds_at_most_one_block():
+    """Passes of several M-blocks are for evaluation; training runs one block of at most M (1.1)."""
+    model = tiny_model(seed=13).train()
+    M = model.config.block_size
+    with pytest.raises(ValueError, match=f"a training block holds at most {M} tokens"):
+        model(torch.randint(0, 256, (1, M + 1)))
+    model.eval()
+    with torch.no_grad():
+        assert model(torch.randint(0, 256, (1, 3 * M))).log_probs.shape == (1, 3 * M, 256)

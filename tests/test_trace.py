@@ -8,6 +8,7 @@ import pytest
 
 from conftest import ROOT, tiny_model
 from model import InputError, Tracer, trace
+from model.trace import BLOCKS_PER_PASS
 
 rng = np.random.default_rng(0)
 LONG = bytes(rng.integers(0, 256, 1000).tolist())
@@ -36,7 +37,7 @@ def test_trace_records_every_field_with_the_right_shapes():
     assert t.cache_size.shape == (L, -(-T // M))
     assert t.bits.shape == (T,) and np.isnan(t.bits[-1]) and not np.isnan(t.bits[:-1]).any()
     assert np.all((t.spans > 0) & (t.spans <= t.max_span))
-    assert seen[-1] == (T, T) and len(seen) == -(-T // M)
+    assert seen[-1] == (T, T) and len(seen) == -(-T // (BLOCKS_PER_PASS * M))  # once per pass of the model
     # the memory the model holds stays bounded by its spans, whatever the input length
     assert t.cache_size.max() <= t.max_span + t.ramp + 2 * M
 
@@ -165,3 +166,34 @@ def test_several_threads_can_trace_on_one_shared_model_at_once():
         for name in ("tokens", "spans", "dropped_at", "cache_size", "predictions"):
             np.testing.assert_array_equal(getattr(one, name), getattr(other, name), err_msg=name)
     assert not model.training
+
+
+@pytest.mark.parametrize("setup", [
+    dict(init_span_fraction=0.25),                       # Expire-Span, memories dropped every few blocks
+    dict(init_span_fraction=0.25, span_limit=12),        # spans clipped below L at inference (Figure 9)
+    dict(expire_span=False),                             # Transformer-XL: the nearest L
+    dict(expire_span=False, span_limit=5),               # nearest 5 < M: the cache is shorter than a block
+    dict(init_span_fraction=0.25, attention_layer=1),    # with the attention weights recorded
+], ids=["expire-span", "span-limit", "baseline", "baseline-short", "attention"])
+def test_passes_of_several_blocks_give_the_trace_of_one_pass_per_block(monkeypatch, setup):
+    """The trace runs BLOCKS_PER_PASS blocks of M in one pass of the model (evaluation only); the caches,
+    drops and memories seen must be exactly those of one pass per block (spec 7), the outputs equal up to
+    float rounding."""
+    setup = dict(setup)
+    span_limit, attention_layer = setup.pop("span_limit", None), setup.pop("attention_layer", None)
+    model = tiny_model(seed=7, **setup)
+    text = LONG[:203]  # 25 blocks of 8 and 3 bytes: passes end mid-pass too
+    traces = {}
+    for per_pass in (1, 2, 3):
+        monkeypatch.setattr(sys.modules["model.trace"], "BLOCKS_PER_PASS", per_pass)
+        traces[per_pass] = trace(model, text, span_limit=span_limit, attention_layer=attention_layer)
+    one = traces[1]
+    assert (one.dropped_at >= 0).any()  # memories did leave the cache
+    for per_pass in (2, 3):
+        other = traces[per_pass]
+        np.testing.assert_array_equal(other.cache_size, one.cache_size)
+        np.testing.assert_array_equal(other.dropped_at, one.dropped_at)
+        np.testing.assert_allclose(other.spans, one.spans, rtol=1e-5)
+        np.testing.assert_allclose(other.bits, one.bits, rtol=0, atol=2e-5)
+        if attention_layer is not None:
+            np.testing.assert_allclose(other.attention, one.attention, atol=1e-6)

@@ -16,6 +16,9 @@ from ..errors import InputError
 
 LN2 = math.log(2)
 MAX_ATTENTION_TOKENS = 4096  # a dense tokens x tokens matrix beyond this is too big to hand around
+# M-blocks run in one pass of the model: the results are those of one pass per block (see the model's
+# update_memory). Two per pass halve the many small operations around the multiplies (bench/README.md).
+BLOCKS_PER_PASS = 2
 
 
 @dataclass
@@ -98,8 +101,8 @@ def encode_input(inputs, vocab_size: int) -> np.ndarray:
 class Tracer:
     """Streaming trace: feed pieces of any length; the result equals one run over their concatenation.
 
-    Tokens are held back until a whole block of M is there (the model's block boundaries do not depend
-    on how the input was cut); finish() runs what is left as a last, shorter block.
+    Tokens are held back until a whole pass of BLOCKS_PER_PASS blocks of M is there (the passes do not
+    depend on how the input was cut); finish() runs what is left as a last, shorter pass.
     """
 
     def __init__(self, model, attention_layer: int | None = None,
@@ -120,7 +123,7 @@ class Tracer:
         self.with_targets = None  # decided by the first feed
         self.last_log_probs = None  # next-token mode: the previous block's last row awaits its target
         self.n_done = 0
-        self.blocks = []  # per block: dict of numpy arrays
+        self.blocks = []  # per pass: dict of numpy arrays
 
     def feed(self, tokens, targets=None) -> None:
         ids = encode_input(tokens, self.cfg.vocab_size)
@@ -140,9 +143,9 @@ class Tracer:
             raise InputError(f"attention weights are recorded for at most {MAX_ATTENTION_TOKENS} tokens; "
                              "trace a shorter input or leave attention off")
         self.pending_tokens = np.concatenate([self.pending_tokens, ids])
-        M = self.cfg.block_size
-        while len(self.pending_tokens) >= M:
-            self._run_block(M)
+        size = BLOCKS_PER_PASS * self.cfg.block_size
+        while len(self.pending_tokens) >= size:
+            self._run_block(size)
 
     def finish(self) -> Trace:
         if len(self.pending_tokens):
@@ -185,14 +188,15 @@ class Tracer:
             self.last_log_probs = log_probs[-1]
 
         spans, cache, dropped = [], [], []
+        block_ends = [min(t0 + end, t0 + n) for end in range(cfg.block_size, n + cfg.block_size, cfg.block_size)]
         for d in out.details:
             if d.spans is None:
                 spans.append(np.full(n, self.span_limit or cfg.max_span, np.float32))
             else:
                 spans.append(d.spans[0, -n:].float().cpu().numpy())
-            cache.append(d.key_position.shape[1] - n)
-            gone = d.dropped_position[0].cpu().numpy()
-            dropped.append(gone[gone >= 0])
+            cache.append(d.seen)
+            gone = [g[0].cpu().numpy() for g in d.dropped]
+            dropped.append([(end, g[g >= 0]) for end, g in zip(block_ends, gone, strict=True)])
         record = {"t0": t0, "n": n, "bits": bits, "spans": np.stack(spans), "cache": cache, "dropped": dropped,
                   "predictions": log_probs.argmax(-1).cpu().numpy(), "tokens": block}
         if self.with_targets:
@@ -211,8 +215,9 @@ class Tracer:
         T = self.n_done
         dropped_at = np.full((cfg.n_layers, T), -1, np.int64)
         for b in blocks:
-            for layer, positions in enumerate(b["dropped"]):
-                dropped_at[layer, positions] = b["t0"] + b["n"]  # gone from the next block's first query on
+            for layer, drops in enumerate(b["dropped"]):
+                for end, positions in drops:
+                    dropped_at[layer, positions] = end  # gone from the next block's first query on
         attention = None
         if self.attention_layer is not None:
             attention = np.zeros((T, T), np.float32)
@@ -224,7 +229,7 @@ class Tracer:
             tokens=np.concatenate([b["tokens"] for b in blocks]),
             spans=np.concatenate([b["spans"] for b in blocks], axis=1),
             dropped_at=dropped_at,
-            cache_size=np.array([b["cache"] for b in blocks], np.int64).T,
+            cache_size=np.concatenate([np.array(b["cache"], np.int64) for b in blocks], axis=1),
             bits=np.concatenate([b["bits"] for b in blocks]),
             predictions=np.concatenate([b["predictions"] for b in blocks]).astype(np.int64),
             max_span=cfg.max_span, ramp=cfg.ramp, block_size=cfg.block_size, n_layers=cfg.n_layers,
