@@ -145,17 +145,17 @@ class Tracer:
         self.pending_tokens = np.concatenate([self.pending_tokens, ids])
         size = BLOCKS_PER_PASS * self.cfg.block_size
         while len(self.pending_tokens) >= size:
-            self._run_block(size)
+            self._run_pass(size)
 
     def finish(self) -> Trace:
         if len(self.pending_tokens):
-            self._run_block(len(self.pending_tokens))
+            self._run_pass(len(self.pending_tokens))
         if not self.blocks:
             raise InputError("the input is empty: give at least one token")
         return self._assemble()
 
     @torch.inference_mode()
-    def _run_block(self, n: int) -> None:
+    def _run_pass(self, n: int) -> None:
         model, cfg = self.model, self.cfg
         block, self.pending_tokens = self.pending_tokens[:n], self.pending_tokens[n:]
         if self.with_targets:
