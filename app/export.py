@@ -1,5 +1,6 @@
 """Exports: a trace as tidy CSV or JSON, a figure as a standalone HTML file (plotly.js inside)."""
 import csv
+import html
 import io
 import json
 
@@ -9,19 +10,32 @@ from .text_views import byte_char
 
 
 def trace_csv(trace, text: bool = True) -> str:
-    """One row per (layer, position): token, character, predicted span, dropped_at, steps kept, bits."""
+    """One row per (layer, position i), every column about token i:
+
+    layer, position, token, char (text only), span (predicted span of its memory), dropped_at (first query
+    position at which the memory was gone, -1 never); bits: the loss in bits that the row's target got,
+    empty where none; prediction: the model's most likely value for that target; target: what bits scored.
+    Next-token mode (no task targets): the target is token i itself and the prediction the guess made at
+    position i - 1 from the tokens before i (trace.predictions[i - 1]); the first token has none (bits and
+    prediction empty, target -1). Task mode: the target is targets[i] (-1: none) and the prediction that
+    of the output at i.
+    """
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["layer", "position", "token", "char", "span", "dropped_at", "bits", "prediction", "target"])
     T = len(trace.tokens)
     chars = [byte_char(trace.tokens, i) if text else "" for i in range(T)]
-    targets = trace.targets if trace.targets is not None else np.append(trace.tokens[1:], -1)
+    if trace.targets is not None:
+        targets, predictions = trace.targets, [int(p) for p in trace.predictions]
+    else:  # bits[i] scores token i, predicted at position i - 1
+        targets = np.append(-1, trace.tokens[1:])
+        predictions = [""] + [int(p) for p in trace.predictions[:-1]]
     for l in range(trace.n_layers):
         for i in range(T):
             bits = trace.bits[i]
             w.writerow([l, i, int(trace.tokens[i]), chars[i], round(float(trace.spans[l, i]), 3),
                         int(trace.dropped_at[l, i]), "" if np.isnan(bits) else round(float(bits), 4),
-                        int(trace.predictions[i]), int(targets[i])])
+                        predictions[i], int(targets[i])])
     return out.getvalue()
 
 
@@ -35,3 +49,9 @@ def trace_json(trace, **meta) -> str:
 def figure_html(fig) -> str:
     """A self-contained HTML page of the figure that works offline."""
     return fig.to_html(include_plotlyjs=True, full_html=True)
+
+
+def view_html(title: str, body: str) -> str:
+    """A standalone HTML page of one of the app's own HTML views (its text already escaped)."""
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+            f'<body style="font-family:sans-serif;margin:2em"><h1>{html.escape(title)}</h1>{body}</body></html>')

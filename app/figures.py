@@ -7,7 +7,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .memory import block_starts, keep_everything, steps_kept
+from .scales import scale_values, ticks
 from .text_views import BYTE_CLASSES, byte_classes, token_labels
+from .words import word_stats
 
 MAX_WINDOW = 2048      # tokens drawn one by one (with hover) in one figure
 OVERVIEW_BINS = 1000   # columns of the pooled overview of a long input
@@ -33,30 +35,79 @@ def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     return fig
 
 
+def word_ticks(words, labels: list[str], start: int, stop: int, max_ticks: int = 30, weight=None) -> dict:
+    """Ticks at word starts in [start, stop), labelled with the word, on a category axis of byte labels.
+    The window is cut into max_ticks equal parts and each part labels its heaviest word (weight per piece,
+    e.g. its longest span; default: the first word); labels at least half a part apart never overprint."""
+    parts = max(1, max_ticks)
+    gap = (stop - start) / parts
+    lo, hi = np.searchsorted(words.start, [start, stop])
+    chosen = {}
+    for w in range(lo, hi):
+        if words.kind[w] != "word":
+            continue
+        part = int((words.start[w] - start) / gap)
+        best = chosen.get(part)
+        if best is None or (weight is not None and weight[w] > weight[best]):
+            chosen[part] = w
+    vals, text, last = [], [], -np.inf
+    for part in sorted(chosen):
+        w = chosen[part]
+        if words.start[w] - last < gap / 2:
+            continue
+        last = int(words.start[w])
+        word = words.text[w]
+        vals.append(labels[last - start])
+        text.append(word if len(word) <= 14 else word[:13] + "…")
+    return dict(type="category", tickmode="array", tickvals=vals, ticktext=text, tickangle=-45)
+
+
 def span_heatmap(trace, start: int = 0, stop: int | None = None, value: str = "predicted",
-                 text: bool = True) -> go.Figure:
+                 text: bool = True, scale: str = "shared", words=None, max_ticks: int = 30) -> go.Figure:
     """Layers x tokens heatmap of predicted spans (or of steps actually kept), hover per cell.
 
-    Tick labels carry the index ('12:e'); hover shows token, position, layer, span and the drop."""
+    scale: 'shared', 'per layer' or 'log' (app.scales). With `words` (app.words.split_words of a text), x
+    ticks sit at word starts labelled with the word; categories stay 'i:c' byte labels. Hover shows the
+    token, position, layer, span and the drop."""
     stop = min(len(trace.tokens) if stop is None else stop, start + MAX_WINDOW)
     labels = token_labels(trace.tokens, start, stop, text=text)
     spans = trace.spans[:, start:stop]
     kept = steps_kept(trace)[:, start:stop]
     z = spans if value == "predicted" else kept
+    scaled = scale_values(z, scale)
     dropped = trace.dropped_at[:, start:stop]
-    drop_text = np.where(dropped >= 0, np.char.add("dropped at ", dropped.astype(str)), "never dropped")
-    custom = np.stack([np.round(spans, 1).astype(str), drop_text], axis=-1)
+    drop_text = np.where(dropped >= 0, np.char.add("left the cache at ", dropped.astype(str)), "still held at the end")
+    custom = np.stack([np.round(spans, 1).astype(str), drop_text, kept.astype(str)], axis=-1)
+    what = "predicted span (steps)" if value == "predicted" else "steps actually kept"
+    rows = [f"layer {l}" for l in range(trace.n_layers)]
+    if scale == "per layer":
+        rows = [f"{r} ({scaled.lo[l]:,.0f}-{scaled.hi[l]:,.0f})" for l, r in enumerate(rows)]
+        colorbar = dict(title=dict(text=f"{what},<br>each layer<br>on its own scale", side="top"), tickvals=[0, 1],
+                        ticktext=["its shortest", "its longest"])
+        zz, zmax = scaled.fraction, 1.0
+    elif scale == "log":
+        tickvals, ticktext = ticks(0.0, float(scaled.hi[0]), "log")
+        colorbar = dict(title=dict(text=f"{what}<br>(log scale)", side="top"), tickvals=tickvals, ticktext=ticktext)
+        zz, zmax = scaled.fraction, 1.0
+    else:
+        colorbar = dict(title=dict(text=what, side="top"))
+        zz, zmax = z, float(scaled.hi[0])
     fig = go.Figure(go.Heatmap(
-        z=z.astype(np.float32), x=labels, y=[f"layer {l}" for l in range(trace.n_layers)],
-        customdata=custom, colorscale="Viridis", zmin=0,
-        zmax=colour_max(trace) if value == "predicted" else max(1.0, float(kept.max())),
-        colorbar=dict(title="span" if value == "predicted" else "kept"),
-        hovertemplate="token %{x}<br>%{y}<br>predicted span %{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+        z=zz.astype(np.float32), x=labels, y=rows, customdata=custom, colorscale="Viridis", zmin=0, zmax=zmax,
+        colorbar=colorbar,
+        hovertemplate="byte %{x}<br>%{y}<br>predicted span %{customdata[0]} steps<br>kept %{customdata[2]} steps, "
+                      "%{customdata[1]}<extra></extra>",
     ))
-    _token_axis(fig, labels)
-    fig.update_yaxes(autorange="reversed")
+    if words is not None and text:
+        weight = np.maximum.reduceat(trace.spans, words.start, axis=1).max(0)
+        fig.update_xaxes(**word_ticks(words, labels, start, stop, max_ticks, weight))
+    else:
+        _token_axis(fig, labels)
+    fig.update_xaxes(title="the text, byte by byte" + (" (ticks at word starts)" if words is not None else ""))
+    fig.update_yaxes(autorange="reversed", title="layer" if scale != "per layer" else "layer (its span range)")
     name = "Predicted span" if value == "predicted" else "Steps actually kept (drops come in whole blocks)"
-    return _layout(fig, f"{name}, tokens {start}-{stop - 1} (L = {trace.max_span})", 180 + 45 * trace.n_layers)
+    return _layout(fig, f"{name} of bytes {start:,}-{stop - 1:,} (longest allowed: {trace.max_span:,} steps)",
+                   220 + 45 * trace.n_layers)
 
 
 def span_overview(trace, bins: int = OVERVIEW_BINS) -> go.Figure:
@@ -74,45 +125,70 @@ def span_overview(trace, bins: int = OVERVIEW_BINS) -> go.Figure:
     return _layout(fig, f"Overview: mean span over {bins} bins of the {T:,} tokens", 120 + 35 * trace.n_layers)
 
 
-def lifetimes(trace, layer: int, start: int, stop: int, text: bool = True, max_bars: int = 300) -> go.Figure:
-    """One bar per memory from i to i + span, the ramp R drawn fading, the actual drop marked (spec 7.4)."""
-    stop = min(stop, start + max_bars, len(trace.tokens))
-    pos = np.arange(start, stop)
-    labels = token_labels(trace.tokens, start, stop, text=text)
-    spans = trace.spans[layer, start:stop].astype(float)
-    dropped = trace.dropped_at[layer, start:stop]
+def lifetimes(trace, layer: int, start: int, stop: int, text: bool = True, max_bars: int = 40,
+              words=None) -> go.Figure:
+    """One bar per memory from where it was read to where its mask starts to fall, the fade (ramp R) drawn
+    lighter, the actual drop marked. With `words` (text), one bar per word starting in [start, stop): from its
+    last byte to the furthest point any of its bytes is fully kept; else one bar per token. At most max_bars
+    bars, so the chart stays under about 900 px."""
+    if words is not None:
+        first, last = np.searchsorted(words.start, [start, stop])
+        chosen = [w for w in range(first, last) if words.kind[w] == "word"][:max_bars]
+        idx = np.array(chosen, np.int64)
+        ends = np.maximum.reduceat(trace.spans[layer] + np.arange(len(trace.tokens)), words.start)[idx]
+        pos = (words.stop[idx] - 1).astype(float)
+        labels = [f"{words.text[w][:20]} ({words.start[w]:,})" for w in chosen]
+        spans = np.maximum(ends - pos, 0.0)
+        gone_at = word_stats(trace, words).left_at[layer, idx]
+        unit = "word"
+    else:
+        stop = min(stop, start + max_bars, len(trace.tokens))
+        pos = np.arange(start, stop).astype(float)
+        labels = token_labels(trace.tokens, start, stop, text=text)
+        spans = trace.spans[layer, start:stop].astype(float)
+        gone_at = trace.dropped_at[layer, start:stop]
+        unit = "memory"
     fig = go.Figure()
-    fig.add_bar(y=labels, x=spans, base=pos, orientation="h", name="predicted span",
+    fig.add_bar(y=labels, x=spans, base=pos, orientation="h", name="kept fully (its span)",
                 marker_color="rgba(33,145,140,0.9)",
-                hovertemplate="%{y}<br>kept fully to %{x:.0f}<extra>predicted span</extra>")
+                hovertemplate="%{y}<br>kept fully to %{x:.0f}<extra>span</extra>")
     fig.add_bar(y=labels, x=np.full(len(pos), float(trace.ramp)), base=pos + spans, orientation="h",
-                name=f"ramp (R = {trace.ramp}): fading", marker_color="rgba(33,145,140,0.3)",
-                hovertemplate="%{y}<br>mask reaches 0 at %{x:.0f}<extra>ramp</extra>")
-    gone = dropped >= 0
-    fig.add_scatter(y=np.array(labels)[gone], x=dropped[gone], mode="markers", name="actually dropped",
-                    marker=dict(symbol="x", size=8, color="crimson"),
-                    hovertemplate="%{y}<br>dropped at %{x}<extra></extra>")
-    fig.update_layout(barmode="overlay", bargap=0.15, legend=dict(orientation="h", y=1.02, x=0))
-    fig.update_yaxes(type="category", autorange="reversed")
-    fig.update_xaxes(title="position (query step)")
-    return _layout(fig, f"Memory lifetimes, layer {layer}: predicted against actually dropped",
-                   max(320, 16 * len(pos) + 120))
+                name=f"fading ({trace.ramp} steps)", marker_color="rgba(33,145,140,0.3)",
+                hovertemplate="%{y}<br>fully faded at %{x:.0f}<extra>fade</extra>")
+    gone = gone_at >= 0
+    fig.add_scatter(y=np.array(labels)[gone], x=gone_at[gone], mode="markers", name="left the cache",
+                    marker=dict(symbol="x", size=9, color="crimson"),
+                    hovertemplate="%{y}<br>left the cache at %{x}<extra></extra>")
+    fig.update_layout(barmode="overlay", bargap=0.15,
+                      legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"),
+                      title=dict(y=0.99, yanchor="top"))
+    fig.update_yaxes(type="category", autorange="reversed", title=unit + " (where it starts)")
+    fig.update_xaxes(title="position in the text (bytes)")
+    fig = _layout(fig, f"How long each {unit} was kept, layer {layer}: predicted against actual",
+                  min(900, max(320, 18 * len(pos) + 190)))
+    fig.update_layout(margin=dict(t=110))
+    return fig
 
 
 def memory_in_use(trace) -> go.Figure:
-    """Memories each layer's queries could see, block by block, against L and against keeping everything."""
+    """Memories each layer's queries could see, block by block, against L and against keeping everything.
+    Each layer has its own dash and marker, so a line hidden under another still shows."""
     x = block_starts(trace)
     fig = go.Figure()
+    dashes = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+    symbols = ["circle", "square", "diamond", "triangle-up", "x", "star", "cross", "triangle-down"]
     for l in range(trace.n_layers):
-        fig.add_scatter(x=x, y=trace.cache_size[l], mode="lines", name=f"layer {l}",
+        fig.add_scatter(x=x, y=trace.cache_size[l], mode="lines+markers", name=f"layer {l}",
+                        line=dict(dash=dashes[l % len(dashes)], width=2.5),
+                        marker=dict(symbol=symbols[l % len(symbols)], size=8 if len(x) <= 60 else 4),
                         hovertemplate="block at %{x}<br>%{y} memories<extra>layer " + str(l) + "</extra>")
-    fig.add_scatter(x=x, y=keep_everything(trace), mode="lines", name="keep everything",
+    fig.add_scatter(x=x, y=keep_everything(trace), mode="lines", name="keeping everything",
                     line=dict(dash="dot", color="grey"))
-    fig.add_scatter(x=x, y=np.full(len(x), trace.max_span), mode="lines", name=f"max span L = {trace.max_span}",
-                    line=dict(dash="dash", color="black"))
-    fig.update_xaxes(title="position of the block's first query")
-    fig.update_yaxes(title="memories in the cache")
-    return _layout(fig, "Memory in use per layer", 380)
+    fig.add_scatter(x=x, y=np.full(len(x), trace.max_span), mode="lines",
+                    name=f"fixed memory of {trace.max_span:,} (Transformer-XL)", line=dict(dash="dash", color="black"))
+    fig.update_xaxes(title="position in the text (first byte of each block)")
+    fig.update_yaxes(title="memories a query can see")
+    return _layout(fig, "Memory in use per layer", 420)
 
 
 def class_stats(trace) -> dict:
@@ -142,26 +218,38 @@ def span_by_class(trace) -> go.Figure:
     return _layout(fig, "Span by byte class", 400)
 
 
-def bits_figure(trace, cut=None, start: int = 0, stop: int | None = None, text: bool = True) -> go.Figure:
-    """Per-byte loss in bits (bits[i] predicts byte i+1) and, with a cut-L trace, how much it rose."""
+def bits_figure(trace, cut=None, start: int = 0, stop: int | None = None, text: bool = True, words=None,
+                max_ticks: int = 30) -> go.Figure:
+    """Per-byte loss in bits (bits[i]: how surprised the model was by byte i) and, with a cut-L trace, how much
+    it rose. With `words`, x ticks at word starts."""
     stop = min(len(trace.tokens) if stop is None else stop, start + MAX_WINDOW)
     labels = token_labels(trace.tokens, start, stop, text=text)
     fig = go.Figure()
-    fig.add_scatter(x=labels, y=trace.bits[start:stop], mode="lines", name=f"bits, L = {trace.max_span}",
-                    hovertemplate="%{x}<br>%{y:.2f} bits<extra>full L</extra>")
+    fig.add_scatter(x=labels, y=trace.bits[start:stop], mode="lines", name=f"memory up to {trace.max_span:,}",
+                    hovertemplate="%{x}<br>%{y:.2f} bits<extra>full memory</extra>")
     if cut is not None:
-        fig.add_scatter(x=labels, y=cut.bits[start:stop], mode="lines", name=f"bits, L = {cut.span_limit or cut.max_span}",
-                        hovertemplate="%{x}<br>%{y:.2f} bits<extra>cut L</extra>")
-        fig.add_bar(x=labels, y=cut.bits[start:stop] - trace.bits[start:stop], name="rise when L is cut",
+        fig.add_scatter(x=labels, y=cut.bits[start:stop], mode="lines",
+                        name=f"memory cut to {cut.span_limit or cut.max_span:,}",
+                        hovertemplate="%{x}<br>%{y:.2f} bits<extra>cut memory</extra>")
+        fig.add_bar(x=labels, y=cut.bits[start:stop] - trace.bits[start:stop], name="extra loss when cut",
                     marker_color="crimson", opacity=0.5,
-                    hovertemplate="%{x}<br>+%{y:.2f} bits<extra>rise</extra>")
-    _token_axis(fig, labels)
-    fig.update_yaxes(title="bits")
-    return _layout(fig, "Loss per byte (bits[i]: predicting byte i+1)", 380)
+                    hovertemplate="%{x}<br>+%{y:.2f} bits<extra>extra</extra>")
+    if words is not None and text:
+        fig.update_xaxes(**word_ticks(words, labels, start, stop, max_ticks))
+    else:
+        _token_axis(fig, labels)
+    fig.update_xaxes(title="the text, byte by byte")
+    fig.update_yaxes(title="loss on the byte (bits)")
+    fig.update_layout(legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"))
+    fig = _layout(fig, "Loss on each byte: how surprised the model was by it", 420)
+    fig.update_layout(margin=dict(t=100))
+    return fig
 
 
-def diff_heatmap(trace_a, trace_b, b_to_a: np.ndarray, text: bool = True) -> go.Figure:
-    """Change in every span of version B against the aligned byte of version A (NaN: inserted in B)."""
+def diff_heatmap(trace_a, trace_b, b_to_a: np.ndarray, text: bool = True, words_b=None,
+                 max_ticks: int = 30) -> go.Figure:
+    """Change in every span of version B against the aligned byte of version A (NaN: inserted in B).
+    The page draws it only when some span changed (never an all-zero chart)."""
     stop = min(len(trace_b.tokens), MAX_WINDOW)
     labels = token_labels(trace_b.tokens, 0, stop, text=text)
     idx = b_to_a[:stop]
@@ -169,13 +257,18 @@ def diff_heatmap(trace_a, trace_b, b_to_a: np.ndarray, text: bool = True) -> go.
     ok = idx >= 0
     delta[:, ok] = trace_b.spans[:, :stop][:, ok] - trace_a.spans[:, idx[ok]]
     lim = float(np.nanmax(np.abs(delta))) if np.isfinite(delta).any() else 1.0
+    lim = max(lim, 1.0)
     fig = go.Figure(go.Heatmap(
         z=delta, x=labels, y=[f"layer {l}" for l in range(trace_b.n_layers)], colorscale="RdBu", zmid=0,
-        zmin=-max(lim, 1e-6), zmax=max(lim, 1e-6), colorbar=dict(title="Δ span"),
-        hovertemplate="token %{x} (version B)<br>%{y}<br>Δ span %{z:.1f}<extra></extra>"))
-    _token_axis(fig, labels)
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Change in span, version B minus version A (grey: inserted)", 180 + 45 * trace_b.n_layers)
+        zmin=-lim, zmax=lim, colorbar=dict(title=dict(text="change in span<br>(steps; blue: longer)", side="top")),
+        hovertemplate="byte %{x} (version B)<br>%{y}<br>span changed by %{z:.1f} steps<extra></extra>"))
+    if words_b is not None and text:
+        fig.update_xaxes(**word_ticks(words_b, labels, 0, stop, max_ticks))
+    else:
+        _token_axis(fig, labels)
+    fig.update_xaxes(title="version B, byte by byte")
+    fig.update_yaxes(autorange="reversed", title="layer")
+    return _layout(fig, "Change in span, version B minus version A (grey: new in B)", 220 + 45 * trace_b.n_layers)
 
 
 def layer_scatter(trace, a: int, b: int, text: bool = True) -> go.Figure:

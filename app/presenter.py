@@ -8,8 +8,13 @@ import streamlit as st
 from . import bookmarks
 from .examples import EXAMPLES
 
-TEXT_VIEWS = ["Span heatmap", "Text by span", "Remembered at step t", "Memory lifetimes", "Memory in use",
-              "Span by byte class", "Loss in bits", "Edit and compare"]
+# The Text page's views in the order shown; the first is the default.
+TEXT_VIEWS = ["What each layer kept", "Span heatmap", "Text by span", "Remembered at step t", "Attention at step t",
+              "Memory lifetimes", "Memory in use", "Span by byte class", "Loss in bits", "Edit and compare"]
+# The same views in the order bookmarks number them: appended to, never reordered, so shared links keep working.
+BOOKMARK_VIEWS = ["Span heatmap", "Text by span", "Remembered at step t", "Memory lifetimes", "Memory in use",
+                  "Span by byte class", "Loss in bits", "Edit and compare", "What each layer kept",
+                  "Attention at step t"]
 THEMES = {"Presentation (large)": "presentation", "Light": "plotly_white", "Dark": "plotly_dark"}
 
 
@@ -18,7 +23,7 @@ def current(page: str) -> bookmarks.Bookmark:
     ss = st.session_state
     example = list(EXAMPLES).index(ss["example"]) if ss.get("input_kind", "Example") == "Example" and \
         ss.get("example") in EXAMPLES else None
-    view = TEXT_VIEWS.index(ss["view"]) if ss.get("view") in TEXT_VIEWS else None
+    view = BOOKMARK_VIEWS.index(ss["view"]) if ss.get("view") in BOOKMARK_VIEWS else None
     layer = ss.get("layer") if isinstance(ss.get("layer"), int) else None
     step = ss.get("step") if isinstance(ss.get("step"), int) else None
     return bookmarks.Bookmark(page, example, view, layer, step)
@@ -30,8 +35,8 @@ def apply(mark: bookmarks.Bookmark) -> None:
     if mark.example is not None and mark.example < len(EXAMPLES):
         ss["input_kind"] = "Example"
         ss["example"] = list(EXAMPLES)[mark.example]
-    if mark.view is not None and mark.view < len(TEXT_VIEWS):
-        ss["view"] = TEXT_VIEWS[mark.view]
+    if mark.view is not None and mark.view < len(BOOKMARK_VIEWS):
+        ss["view"] = BOOKMARK_VIEWS[mark.view]
     for key in ("layer", "step"):
         value = getattr(mark, key)
         if value is not None:
@@ -94,6 +99,11 @@ def sidebar(page: str) -> None:
 def font_size() -> int:
     """Font size of the coloured text strips."""
     return 22 if st.session_state.get("presenter") else 15
+
+
+def max_ticks() -> int:
+    """How many labelled ticks a chart's text axis gets: fewer in presenter mode, where the type is larger."""
+    return 16 if st.session_state.get("presenter") else 30
 
 
 def chart_template() -> str:

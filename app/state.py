@@ -11,12 +11,13 @@ from collections import OrderedDict
 import numpy as np
 import streamlit as st
 from model import Tracer, encode_input
-from model.trace import BLOCKS_PER_PASS
+from model.trace import BLOCKS_PER_PASS, MAX_ATTENTION_TOKENS, Trace
 
 from . import loading
 from .fair_lock import FairLock
 
 MAX_TRACES = 24
+ATTENTION_BYTES = min(2048, MAX_ATTENTION_TOKENS)  # bytes whose attention the app records (a T x T matrix per layer)
 
 
 def model_and_lock(source: str):
@@ -31,14 +32,16 @@ def _model_and_lock(source: str, version: str):
 
 @st.cache_resource
 def trace_store():
-    """{(source, weights version, input hash, cut): Trace}, least recently used first, and its lock."""
+    """{(source, weights version, input hash, cut, attention layer): Trace}, least recently used first, and its lock."""
     return OrderedDict(), threading.Lock()
 
 
-def run_trace(source: str, tokens, targets=None, cut: int = 1):
+def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None):
     """The trace of an input, from the store or computed with a progress bar for long inputs.
-    cut > 1: the maximum span is cut to L // cut at inference (spans clipped, paper Figure 9)."""
-    key = (source, loading.checkpoint_version(source), loading.digest(tokens) + ("" if targets is None else loading.digest(targets)), cut)
+    cut > 1: the maximum span is cut to L // cut at inference (spans clipped, paper Figure 9).
+    attention_layer: also record that layer's attention (inputs of at most MAX_ATTENTION_TOKENS tokens)."""
+    data = loading.digest(tokens) + ("" if targets is None else loading.digest(targets))
+    key = (source, loading.checkpoint_version(source), data, cut, attention_layer)
     store, store_lock = trace_store()
     with store_lock:
         if key in store:
@@ -53,7 +56,7 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1):
             bar.progress(done / total, text=f"Tracing: {done:,} of {total:,} tokens")
 
     try:
-        result = _trace_in_turns(model, lock, tokens, targets, progress, span_limit)
+        result = _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer)
     finally:
         bar.empty()
     with store_lock:
@@ -63,15 +66,25 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1):
     return result
 
 
-def _trace_in_turns(model, lock, tokens, targets, progress, span_limit):
+def _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer=None):
     """Trace pass by pass, taking the shared model for one pass of the model at a time (in arrival order),
     so that concurrent sessions take turns instead of waiting for a long trace to finish."""
     ids = encode_input(tokens, model.config.vocab_size)
     targets = None if targets is None else np.asarray(targets)
-    tracer = Tracer(model, progress=progress, total=len(ids), span_limit=span_limit)
+    tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit)
     step = BLOCKS_PER_PASS * model.config.block_size
     for a in range(0, len(ids), step):
         with lock:
             tracer.feed(ids[a:a + step], None if targets is None else targets[a:a + step])
     with lock:
         return tracer.finish()
+
+
+def attention_traces(source: str, text: str) -> list[Trace]:
+    """One trace per layer, each recording that layer's attention, of the first ATTENTION_BYTES bytes of
+    text (cut at a UTF-8 character boundary). The model is causal, so for those bytes these traces give the same
+    spans, drops and attention as a trace of the whole text (up to float rounding). Each trace holds a T x T float32
+    matrix (16 MiB at 2,048 bytes) in the shared store."""
+    head = loading.cut_text(text, ATTENTION_BYTES)
+    n_layers = model_and_lock(source)[0].config.n_layers
+    return [run_trace(source, head, attention_layer=layer) for layer in range(n_layers)]

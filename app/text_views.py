@@ -3,6 +3,8 @@ import html
 
 import numpy as np
 
+from . import scales
+
 BYTE_CLASSES = ("space", "punctuation", "digit", "capital", "lower case", "non-ASCII")
 VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], float)
 
@@ -87,9 +89,10 @@ def _char_spans(tokens, start: int, stop: int):
 
 
 def text_strip(tokens, values, vmax: float, start: int, stop: int, title_fmt: str = "{i}: {v:.0f}",
-               struck=None) -> str:
+               struck=None, title_values=None) -> str:
     """HTML of tokens[start:stop] as text, each character's background coloured by values[i].
-    Every character is html-escaped; struck (bool array) draws a line through dropped memories."""
+    Every character is html-escaped; struck (bool array) draws a line through dropped memories; the hover
+    title shows title_values[i] (default: values[i])."""
     rgb = colours(np.asarray(values, float)[start:stop], vmax)
     parts = []
     for i, ch in _char_spans(tokens, start, stop):
@@ -98,7 +101,7 @@ def text_strip(tokens, values, vmax: float, start: int, stop: int, title_fmt: st
             continue
         r, g, b = (int(c) for c in rgb[i - start])
         fg = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
-        v = float(values[i])
+        v = float(values[i] if title_values is None else title_values[i])
         title = html.escape(title_fmt.format(i=i, v=v), quote=True)
         style = f"background:rgb({r},{g},{b});color:{fg}"
         if struck is not None and struck[i]:
@@ -127,20 +130,34 @@ def strips_html(rows: list[tuple[str, str]], font_size: int = 15) -> str:
     return f'<div class="es-strips">{body}</div>'
 
 
-def largest_rises(full, cut, n: int = 10, context: int = 24, at_least: float = 0.005) -> list[dict]:
-    """The n bytes whose loss rose most when L was cut (paper Figure 9): each with the text before it, so a
-    reader sees which word needed the long memory. bits[i] is the loss of predicting byte i + 1. Rises
-    under `at_least` bits (float noise between two runs that saw the same memories) are left out."""
-    rise = cut.bits - full.bits
-    order = [int(i) for i in np.argsort(np.nan_to_num(rise, nan=-np.inf))[::-1][:n] if rise[i] >= at_least]
-    tokens = full.tokens
-    rows = []
-    for i in order:
-        target = i + 1
-        before = bytes(int(t) for t in tokens[max(0, target - context):target])
-        before = before.decode("utf-8", "replace").lstrip("\ufffd").replace("\n", "⏎")  # may start mid-character
-        rows.append({"byte": target, "text before it": before, "byte predicted": byte_char(tokens, target),
-                     f"bits, L = {full.max_span}": round(float(full.bits[i]), 2),
-                     f"bits, L = {cut.span_limit or cut.max_span}": round(float(cut.bits[i]), 2),
-                     "rise": round(float(rise[i]), 2)})
-    return rows
+def word_strip(words, fraction, start: int = 0, stop: int | None = None, titles=None, struck=None) -> str:
+    """HTML of the pieces of `words` that start in [start, stop), each word and mark coloured by its fraction
+    (0..1 on viridis); spaces stay plain, newlines break the line. titles[w] is shown on hover; struck[w] draws a
+    line through piece w. Every piece is html-escaped."""
+    stop = int(words.stop[-1]) if stop is None else stop
+    first, last = np.searchsorted(words.start, [start, stop])
+    rgb = colours(np.asarray(fraction, float)[first:last], 1.0)
+    parts = []
+    for k, w in enumerate(range(first, last)):
+        piece = words.text[w]
+        if words.kind[w] == "space":
+            parts.append(html.escape(piece).replace("\r\n", "\n").replace("\n", "<br>"))
+            continue
+        r, g, b = (int(c) for c in rgb[k])
+        fg = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
+        style = f"background:rgb({r},{g},{b});color:{fg};border-radius:3px;padding:0 1px"
+        if struck is not None and struck[w]:
+            style += ";text-decoration:line-through;opacity:0.55"
+        title = "" if titles is None else f' title="{html.escape(titles[w], quote=True)}"'
+        parts.append(f'<span style="{style}"{title}>{html.escape(piece)}</span>')
+    return "".join(parts)
+
+
+def scale_legend(lo: float, hi: float, mode: str, label: str) -> str:
+    """A small HTML legend of one colour scale (app.scales): coloured cells at its ticks, labelled in steps."""
+    fractions, labels = scales.ticks(lo, hi, mode)
+    cells = []
+    for (r, g, b), text in zip(colours(fractions, 1.0), labels):
+        fg = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
+        cells.append(f'<span style="background:rgb({r},{g},{b});color:{fg};padding:0 6px">{html.escape(text)}</span>')
+    return f'<span class="es-legend">{html.escape(label)} {"".join(cells)}</span>'

@@ -6,7 +6,7 @@ import streamlit as st
 from model import ExpireSpanConfig, ExpireSpanError
 
 from . import loading, presenter
-from .export import figure_html, trace_csv, trace_json
+from .export import figure_html, trace_csv, trace_json, view_html
 from .state import model_and_lock
 
 HUB_OPTION = "Hugging Face Hub repo id..."
@@ -77,6 +77,11 @@ def require_model(task: str, key: str):
     return picked
 
 
+def compact_top() -> None:
+    """Less empty space above the title, so a page's first screen holds more (matters on a projector)."""
+    st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem !important}</style>")
+
+
 def device_line() -> None:
     st.caption(f"Running on **{loading.device_label()}**")
 
@@ -111,8 +116,9 @@ def clamp_state(key: str, lo: int, hi: int) -> None:
         st.session_state[key] = min(max(value, lo), hi)
 
 
-def export_section(trace, fig, name: str, meta: dict, text: bool = True) -> None:
-    """Downloads: the trace as CSV and JSON, the figure as standalone HTML (PNG: the chart's camera button)."""
+def export_section(trace, fig, name: str, meta: dict, text: bool = True, page: tuple[str, str] | None = None) -> None:
+    """Downloads: the trace as CSV and JSON, the figure as standalone HTML (PNG: the chart's camera button), or
+    for a view drawn as HTML, page = (title, body) as a standalone HTML page."""
     with st.expander("Export"):
         c1, c2, c3 = st.columns(3)
         c1.download_button("Trace as CSV", lambda: trace_csv(trace, text=text), file_name=f"{name}-trace.csv",
@@ -122,4 +128,7 @@ def export_section(trace, fig, name: str, meta: dict, text: bool = True) -> None
         if fig is not None:
             with c3:
                 download_figure(fig, name, key=f"dl_fig_{name}")
+        elif page is not None:
+            c3.download_button("View as HTML", view_html(*page), file_name=f"{name}.html", mime="text/html",
+                               key=f"dl_page_{name}", on_click="ignore")
         st.caption("PNG: use the camera button in a chart's toolbar.")

@@ -49,7 +49,7 @@ def measure(name: str, n_bytes: int, args) -> dict:
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - start
     per_block = result.cache_size.mean(0)  # memories a block's queries could see, mean over layers
-    bits = result.bits[~np.isnan(result.bits)]
+    bits = result.bits[~np.isnan(result.bits)]  # every byte's loss but the first's (bits[0] is NaN)
     return dict(model=name, bytes=n_bytes, seconds=round(seconds, 3),
                 ms_per_1k=round(1000 * seconds / n_bytes * 1000, 1), peak_mb=round(peak.mb, 1),
                 kept_mean=round(float(per_block.mean()), 1), kept_max=round(float(per_block.max()), 1),

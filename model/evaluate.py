@@ -86,8 +86,8 @@ def text_figures(model, data, max_bytes=10**6) -> dict:
     L = model.config.max_span
     full, cut = trace(model, test), trace(model, test, span_limit=L // 4)
     p50, p90 = np.percentile(full.spans, 50, axis=1), np.percentile(full.spans, 90, axis=1)
-    rise = (cut.bits - full.bits)[:-1]  # bits[i]: loss of predicting byte i + 1
-    long = needs_long_context(test, L // 4, L)[1:]
+    rise = (cut.bits - full.bits)[1:]  # bits[i]: loss of predicting byte i; byte 0 has none (NaN)
+    long = needs_long_context(test, L // 4, L)[1:]  # aligned with rise: bytes 1..T-1
     top = np.argsort(rise)[::-1][: max(1, len(rise) // 100)]
     return {
         "span_p50": p50.round(1).tolist(), "span_p90": p90.round(1).tolist(),

@@ -9,6 +9,7 @@ from conftest import tiny_model
 from test_app_support import single_thread  # noqa: F401 (autouse fixture)
 
 from app import compare, export, figures, loading, memory, text_views
+from app.words import split_words
 from model import InputError, trace
 from model.tasks import collision
 
@@ -79,9 +80,28 @@ def test_span_heatmap_contents(tr):
     assert list(h.y) == [f"layer {l}" for l in range(tr.n_layers)]
     assert "predicted span" in h.hovertemplate and "customdata[1]" in h.hovertemplate
     d = tr.dropped_at[0, 0]
-    assert h.customdata[0][0][1] == (f"dropped at {d}" if d >= 0 else "never dropped")
+    assert h.customdata[0][0][1] == (f"left the cache at {d}" if d >= 0 else "still held at the end")
+    assert fig.layout.xaxis.title.text.startswith("the text") and fig.layout.yaxis.title.text == "layer"
     kept = figures.span_heatmap(tr, value="kept").data[0].z
     assert np.array_equal(np.asarray(kept), memory.steps_kept(tr).astype(np.float32))
+
+
+def test_span_heatmap_scales_and_word_ticks(tr):
+    words = split_words(tr.tokens)
+    per = figures.span_heatmap(tr, scale="per layer", words=words)
+    z = np.asarray(per.data[0].z, float)
+    for l in range(tr.n_layers):  # each layer from its own shortest (0) to its own longest (1)
+        assert z[l].min() == pytest.approx(0) and z[l].max() == pytest.approx(1)
+        assert np.allclose(z[l], (tr.spans[l] - tr.spans[l].min()) / np.ptp(tr.spans[l]), atol=1e-5)
+    assert list(per.data[0].customdata[:, 0, 0]) == [str(round(float(v), 1)) for v in tr.spans[:, 0]]  # hover: span
+    log = np.asarray(figures.span_heatmap(tr, scale="log").data[0].z, float)
+    assert np.allclose(log, np.log1p(tr.spans) / np.log1p(tr.spans.max()), atol=1e-5)
+    axis = per.layout.xaxis
+    starts = [int(v.split(":")[0]) for v in axis.tickvals]
+    assert set(starts) <= set(words.start[words.kind == "word"].tolist())
+    assert list(axis.ticktext) == [words.text[list(words.start).index(s)] for s in starts]
+    few = figures.span_heatmap(tr, words=words, max_ticks=3).layout.xaxis.tickvals
+    assert 1 <= len(few) <= 3
 
 
 def test_span_heatmap_window_is_bounded():
@@ -103,6 +123,20 @@ def test_lifetimes_bars_ramp_and_drops(tr):
     assert list(drops.x) == list(gone[gone >= 0])
 
 
+def test_lifetimes_by_word_stay_short(tr):
+    words = split_words(tr.tokens)
+    fig = figures.lifetimes(tr, 0, 0, len(tr.tokens), words=words)
+    bars, ramp, drops = fig.data
+    idx = [w for w in range(len(words)) if words.kind[w] == "word"]
+    assert len(bars.y) == len(idx) and bars.y[0] == "The (0)"
+    w = idx[1]  # 'cat': fully kept to the furthest reach of any of its bytes
+    reach = max(i + tr.spans[0, i] for i in range(words.start[w], words.stop[w]))
+    assert bars.base[1] == words.stop[w] - 1 and bars.x[1] == pytest.approx(reach - (words.stop[w] - 1), abs=1e-4)
+    long = trace(tiny_model(seed=1), "word " * 400)
+    tall = figures.lifetimes(long, 0, 0, 2000, words=split_words(long.tokens))
+    assert len(tall.data[0].y) == 40 and tall.layout.height <= 900
+
+
 def test_memory_in_use(tr):
     fig = figures.memory_in_use(tr)
     names = [d.name for d in fig.data]
@@ -111,6 +145,8 @@ def test_memory_in_use(tr):
     every = fig.data[tr.n_layers]
     assert list(every.y) == list(np.arange(tr.cache_size.shape[1]) * tr.block_size + tr.block_size)
     assert set(fig.data[-1].y) == {tr.max_span}
+    styles = {(d.line.dash, d.marker.symbol) for d in fig.data[:tr.n_layers]}
+    assert len(styles) == tr.n_layers, "every layer's line is told apart by dash and marker"
 
 
 def test_span_by_class(tr):
@@ -122,24 +158,6 @@ def test_span_by_class(tr):
     assert "non-ASCII" in list(fig.data[0].x)
 
 
-def test_largest_rises_name_the_byte_and_the_text_before_it(tr):
-    rise = np.full(len(tr.bits), 1e-4, np.float32)  # float noise: left out
-    rise[[20, 7, 33]] = [0.5, 2.0, 1.0]
-    cut = dataclasses.replace(tr, bits=tr.bits + rise, span_limit=16)
-    rows = text_views.largest_rises(tr, cut, n=5, context=8)
-    assert [r["byte"] for r in rows] == [8, 34, 21] and [r["rise"] for r in rows] == [2.0, 1.0, 0.5]
-    first = rows[0]
-    assert first["byte predicted"] == text_views.byte_char(tr.tokens, 8)
-    assert first["text before it"] == TEXT[:8]
-    raw = TEXT.encode()
-    target, start = raw.index(b"End") + 1, raw.index("Ü".encode()) + 1  # starts inside Ü, crosses the newline
-    bump = dataclasses.replace(cut, bits=tr.bits + 3 * (np.arange(len(rise)) == target - 1))
-    row = text_views.largest_rises(tr, bump, n=1, context=target - start)[0]
-    assert row["byte"] == target and row["text before it"] == "nïcode <b>&</b>⏎E"
-    assert first["bits, L = 16"] == round(float(tr.bits[7] + 2.0), 2)
-    assert text_views.largest_rises(tr, tr) == [], "no cut, no rise"
-
-
 def test_bits_figure_with_a_cut_span(tr):
     model = tiny_model(seed=1)
     tr_cut = trace(model, TEXT, span_limit=model.config.max_span // 4)
@@ -148,8 +166,8 @@ def test_bits_figure_with_a_cut_span(tr):
     fig = figures.bits_figure(tr, tr_cut)
     assert len(fig.data) == 3
     y = np.asarray(fig.data[0].y, float)
-    assert np.isnan(y[-1]) and np.allclose(y[:-1], tr.bits[:-1])
-    assert np.allclose(np.asarray(fig.data[2].y, float)[:-1], (tr_cut.bits - tr.bits)[:-1], atol=1e-5)
+    assert np.isnan(y[0]) and np.allclose(y[1:], tr.bits[1:])  # bits[i]: the loss on byte i; the first has none
+    assert np.allclose(np.asarray(fig.data[2].y, float)[1:], (tr_cut.bits - tr.bits)[1:], atol=1e-5)
 
 
 def test_align_and_diff():
@@ -163,8 +181,11 @@ def test_align_and_diff():
     assert z.shape == (ta.n_layers, len(b))
     assert np.isnan(z[:, b_to_a < 0]).all()
     assert np.allclose(z[:, 0], tb.spans[:, 0] - ta.spans[:, 0], atol=1e-4)
-    rows = compare.biggest_changes(ta, tb, b_to_a, text_views.token_labels(tb.tokens), n=3)
-    assert len(rows) == 3 and abs(rows[0]["change"]) >= abs(rows[-1]["change"])
+    rows = compare.word_changes(ta, tb, b_to_a, split_words(ta.tokens), split_words(tb.tokens))
+    assert {r["word"] for r in rows} <= {"in"}  # the only word in both versions
+    if rows:
+        r = rows[0]
+        assert r["change"] == pytest.approx(r["span in B"] - r["span in A"], abs=0.11)
 
 
 def test_export_csv_and_json(tr):
@@ -174,7 +195,7 @@ def test_export_csv_and_json(tr):
     first = lines[1].split(",")
     assert first[:4] == ["0", "0", str(ord("T")), "T"] and float(first[4]) == pytest.approx(tr.spans[0, 0], abs=1e-3)
     d = json.loads(export.trace_json(tr, checkpoint="tiny", input_sha1="abc"))
-    assert d["meta"]["checkpoint"] == "tiny" and d["tokens"] == tr.tokens.tolist() and d["bits"][-1] is None
+    assert d["meta"]["checkpoint"] == "tiny" and d["tokens"] == tr.tokens.tolist() and d["bits"][0] is None
     html_page = export.figure_html(figures.memory_in_use(tr))
     assert "<html>" in html_page and "plotly.js" in html_page.lower() and len(html_page) > 1_000_000
 

@@ -5,6 +5,7 @@ from test_app_support import app_checkpoints, chart_specs, errors, new_app, sing
 from streamlit.testing.v1 import AppTest
 from test_app_support import MAIN
 
+from app import presenter
 from app.bookmarks import Bookmark, decode, decode_all, encode_all
 from app.examples import EXAMPLES
 
@@ -51,7 +52,7 @@ def test_user_text_never_enters_the_url(app_checkpoints):
     at.text_area(key="text_input").input("my private note").run()
     at.button(key="bm_add").click().run()
     url = str(dict(at.query_params))
-    assert "private" not in url and at.query_params["bm"] == "text..0.."
+    assert "private" not in url and at.query_params["bm"] == "text..8.."  # 8: "What each layer kept"
 
 
 def test_a_link_opens_the_bookmarked_view(app_checkpoints):
@@ -63,6 +64,13 @@ def test_a_link_opens_the_bookmarked_view(app_checkpoints):
     assert at.radio(key="view").value == "Memory lifetimes" and at.selectbox(key="layer").value == 1
     assert at.selectbox(key="example").value == list(EXAMPLES)[2]
     assert at.toggle(key="presenter").value is True
+
+
+def test_bookmarks_keep_the_views_they_were_made_with():
+    """A view's number in a link never changes when the page shows its views in another order."""
+    assert presenter.BOOKMARK_VIEWS[:8] == ["Span heatmap", "Text by span", "Remembered at step t", "Memory lifetimes",
+                                            "Memory in use", "Span by byte class", "Loss in bits", "Edit and compare"]
+    assert sorted(presenter.BOOKMARK_VIEWS) == sorted(presenter.TEXT_VIEWS)
 
 
 def test_a_link_can_switch_page(app_checkpoints):
@@ -78,6 +86,7 @@ def test_a_link_can_switch_page(app_checkpoints):
 def test_presenter_chart_theme(app_checkpoints, theme, template):
     at = presenter_app()
     at.selectbox(key="chart_theme").set_value(theme).run()
+    at.radio(key="view").set_value("Span heatmap").run()
     assert not at.exception
     layout = chart_specs(at)[0]["layout"]["template"]["layout"]
     assert layout["paper_bgcolor"] == pio.templates[template].layout.paper_bgcolor

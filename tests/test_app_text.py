@@ -7,10 +7,10 @@ import pytest
 from test_app_support import (app_checkpoints, chart_specs, errors, new_app, page_text,  # noqa: F401
                               single_thread)
 
-from app import loading, memory
+from app import compare, kept, loading, memory, presenter
 from app.examples import EXAMPLES, example_text, partner_text
-from app.text_views import largest_rises
 from app.text_views import token_labels
+from app.words import longest_kept, split_words, word_stats
 from model import ExpireSpanLM, trace
 
 EVIL = "<script>alert(1)</script> and <img src=x onerror=alert(1)>"
@@ -27,6 +27,11 @@ def visible_text(body: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", body))
 
 
+def strips_body(at) -> str:
+    """The HTML of the page's coloured-text strips (the last such block)."""
+    return [h.proto.body for h in at.html if "es-strips" in h.proto.body][-1]
+
+
 def typed(text: str):
     at = new_app()
     at.radio(key="input_kind").set_value("Type or paste").run()
@@ -34,9 +39,48 @@ def typed(text: str):
     return at
 
 
-def test_default_page_shows_the_heatmap_of_the_first_example(app_checkpoints, model):
+def test_default_view_shows_what_each_layer_kept(app_checkpoints, model):
     at = new_app()
     assert not at.exception and not errors(at)
+    assert at.radio(key="view").value == "What each layer kept"
+    text = example_text(FIRST_EXAMPLE)
+    tr = trace(model, text)
+    w = split_words(tr.tokens)
+    stats = word_stats(tr, w)
+    table = next(h.proto.body for h in at.html if "es-longest" in h.proto.body)
+    for layer in range(tr.n_layers):
+        top = longest_kept(w, stats, layer, 10)
+        assert top and all(f"<b>{r.word}</b> {kept.steps(r.span)}" in table for r in top)
+    strips = next(h.proto.body for h in at.html if "es-strips" in h.proto.body)
+    assert [f"<b>layer {l}</b>" in strips for l in range(tr.n_layers)] == [True] * tr.n_layers
+    assert "How to read this" in [e.proto.label for e in at.expander]
+    assert f"layer 0 {kept.steps(float(np.median(tr.spans[0])))}" in page_text(at)  # this text's own medians
+    rows = kept.word_rises(tr, trace(model, text, span_limit=16), w)
+    if rows:  # the "where memory mattered" table lists the same words as the plain function
+        assert at.dataframe[0].value.to_dict("records") == rows
+    else:
+        assert "No word lost anything" in page_text(at)
+    assert "Running on" in page_text(at) and "CPU" in page_text(at)
+    assert at.selectbox(key="ckpt_text").value == "text"
+    assert not chart_specs(at)
+
+
+def test_colour_scale_control(app_checkpoints, model):
+    at = new_app()
+    at.radio(key="scale").set_value("per layer").run()
+    strips = next(h.proto.body for h in at.html if "es-strips" in h.proto.body)
+    tr = trace(model, example_text(FIRST_EXAMPLE))
+    stats = word_stats(tr, split_words(tr.tokens))
+    for l in range(tr.n_layers):
+        assert f"layer {l} (colours from {kept.steps(stats.span[l].min())} to {kept.steps(stats.span[l].max())}" \
+            in strips
+    at.radio(key="scale").set_value("log").run()
+    assert not at.exception and any("es-legend" in h.proto.body and ">10<" in h.proto.body for h in at.html)
+
+
+def test_heatmap_view_has_axis_titles_and_word_ticks(app_checkpoints, model):
+    at = new_app()
+    at.radio(key="view").set_value("Span heatmap").run()
     expected = trace(model, example_text(FIRST_EXAMPLE))
     (spec,) = chart_specs(at)
     heat = spec["data"][0]
@@ -44,44 +88,51 @@ def test_default_page_shows_the_heatmap_of_the_first_example(app_checkpoints, mo
     assert np.allclose(heat["z"], expected.spans, atol=1e-3)
     assert heat["x"] == token_labels(expected.tokens)
     assert "predicted span" in heat["hovertemplate"]
-    assert "Running on" in page_text(at) and "CPU" in page_text(at)
-    assert at.selectbox(key="ckpt_text").value == "text"
+    axis = spec["layout"]["xaxis"]
+    assert axis["title"]["text"].startswith("the text") and spec["layout"]["yaxis"]["title"]["text"] == "layer"
+    assert "Egypt" in axis["ticktext"] or "Alexander" in axis["ticktext"]
+    at.radio(key="scale").set_value("per layer").run()
+    z = np.asarray(chart_specs(at)[0]["data"][0]["z"], float)
+    assert np.allclose(z.min(1), 0) and np.allclose(z.max(1), 1)
 
 
-@pytest.mark.parametrize("view", ["Text by span", "Remembered at step t", "Memory lifetimes", "Memory in use",
-                                  "Span by byte class", "Loss in bits", "Edit and compare"])
+@pytest.mark.parametrize("view", [v for v in presenter.TEXT_VIEWS if v != "What each layer kept"])
 def test_every_view_renders(app_checkpoints, view):
     at = new_app()
     at.radio(key="view").set_value(view).run()
     assert not at.exception and not errors(at)
-    if view in ("Text by span", "Remembered at step t"):
-        assert at.html and "es-strips" in at.html[-1].proto.body
+    if view in ("Text by span", "Remembered at step t", "Attention at step t"):
+        assert "es-strips" in strips_body(at)
     else:
         assert len(chart_specs(at)) == 1
+    assert "spec " not in page_text(at) and "e_i" not in page_text(at)  # plain words, no private references
 
 
 def test_typed_text_is_traced_and_escaped(app_checkpoints, model):
     at = typed(EVIL)
     assert not at.exception
+    body = next(h.proto.body for h in at.html if "es-strips" in h.proto.body)
+    assert "<script" not in body and "<img" not in body and "alert(1)" in visible_text(body)
+    at.radio(key="view").set_value("Span heatmap").run()
     (spec,) = chart_specs(at)
     assert np.allclose(spec["data"][0]["z"], trace(model, EVIL).spans, atol=1e-3)
-    for view in ("Text by span", "Remembered at step t"):
+    for view in ("Text by span", "Remembered at step t", "Attention at step t"):
         at.radio(key="view").set_value(view).run()
-        body = at.html[-1].proto.body
+        body = strips_body(at)
         assert "<script" not in body and "<img" not in body and "&lt;" in body and "&gt;" in body
-        assert EVIL in visible_text(body)
+        assert EVIL[:-1] in visible_text(body)  # the attention view stops before the last byte
 
 
 def test_text_strips_modes(app_checkpoints):
     at = new_app()
     at.radio(key="view").set_value("Text by span").run()
-    n_layers = at.html[-1].proto.body.count("<b>layer ")
+    n_layers = strips_body(at).count("<b>layer ")
     assert n_layers == 2
     at.radio(key="strip_mode").set_value("mean over layers").run()
-    assert "mean over layers" in at.html[-1].proto.body
+    assert "mean over layers" in strips_body(at)
     at.radio(key="strip_mode").set_value("one layer").run()
     at.selectbox(key="layer").set_value(1).run()
-    assert "<b>layer 1</b>" in at.html[-1].proto.body and "<b>layer 0</b>" not in at.html[-1].proto.body
+    assert "<b>layer 1</b>" in strips_body(at) and "<b>layer 0</b>" not in strips_body(at)
 
 
 def test_step_slider_recolours_by_the_soft_mask(app_checkpoints, model):
@@ -90,7 +141,7 @@ def test_step_slider_recolours_by_the_soft_mask(app_checkpoints, model):
     t = 120
     at.slider(key="step").set_value(t).run()
     assert not at.exception
-    body = at.html[-1].proto.body
+    body = strips_body(at)
     tr = trace(model, example_text(FIRST_EXAMPLE))
     held, gone = memory.held_at(tr, t), memory.dropped_by(tr, t)
     for l in range(tr.n_layers):
@@ -99,7 +150,7 @@ def test_step_slider_recolours_by_the_soft_mask(app_checkpoints, model):
     shown = (tr.tokens[:t] < 0x80) | (tr.tokens[:t] >= 0xC0)  # one span per character, none for newlines
     shown &= tr.tokens[:t] != 10
     assert body.count("line-through") == int((gone & shown[None, :]).sum())
-    assert f'title="{t - 1}: mask' in body and f'title="{t}: mask' not in body
+    assert f'title="{t - 1}: seen at' in body and f'title="{t}: seen at' not in body
 
 
 def test_lifetimes_follow_the_layer(app_checkpoints, model):
@@ -107,23 +158,26 @@ def test_lifetimes_follow_the_layer(app_checkpoints, model):
     at.radio(key="view").set_value("Memory lifetimes").run()
     at.selectbox(key="layer").set_value(1).run()
     tr = trace(model, example_text(FIRST_EXAMPLE))
-    bars = chart_specs(at)[0]["data"][0]
-    assert np.allclose(bars["x"], tr.spans[1, :len(bars["x"])], atol=1e-3)
+    spec = chart_specs(at)[0]
+    assert spec["data"][0]["y"][0] == "In (0)" and "layer 1" in spec["layout"]["title"]["text"]
+    assert np.allclose(spec["data"][0]["x"][0], tr.spans[1, :2].max() - 1, atol=1e-3)  # "In": bytes 0-1
+    assert spec["layout"]["height"] <= 900
 
 
 def test_loss_in_bits_with_cut_span(app_checkpoints, model):
     at = new_app()
     at.radio(key="view").set_value("Loss in bits").run()
     data = chart_specs(at)[0]["data"]
-    assert [d["name"] for d in data] == ["bits, L = 64", "bits, L = 16", "rise when L is cut"]
-    assert "cut to L/4 = 16" in page_text(at)
-    assert any("Mean bits per byte, L = 16" in m.label for m in at.metric)
+    assert [d["name"] for d in data] == ["memory up to 64", "memory cut to 16", "extra loss when cut"]
+    assert "a quarter (16 steps)" in page_text(at)
+    assert any("Bits per byte, memory 16" in m.label for m in at.metric)
     text = example_text(FIRST_EXAMPLE)
-    expected = largest_rises(trace(model, text), trace(model, text, span_limit=16))
-    if expected:  # the page lists the same bytes as the plain function (tested in test_app_figures)
+    full = trace(model, text)
+    expected = kept.word_rises(full, trace(model, text, span_limit=16), split_words(full.tokens))
+    if expected:  # the page lists the same words as the plain function (tested in test_app_words)
         assert at.dataframe[0].value.to_dict("records") == expected
     else:
-        assert "No byte lost anything when L was cut" in page_text(at) and not at.dataframe
+        assert "No word lost anything" in page_text(at) and not at.dataframe
 
 
 def test_edit_and_compare_starts_from_the_partner_example(app_checkpoints, model):
@@ -132,10 +186,22 @@ def test_edit_and_compare_starts_from_the_partner_example(app_checkpoints, model
     assert at.text_area(key="text_b").value == partner_text(FIRST_EXAMPLE)
     z = np.asarray(chart_specs(at)[0]["data"][0]["z"], float)
     b = partner_text(FIRST_EXAMPLE).encode()
-    assert z.shape == (2, len(b)) and np.isnan(z).any()
-    at.text_area(key="text_b").input(example_text(FIRST_EXAMPLE)).run()  # B = A: nothing changes
-    z = np.asarray(chart_specs(at)[0]["data"][0]["z"], float)
-    assert np.allclose(z, 0, atol=1e-4)
+    assert z.shape == (2, len(b)) and np.isnan(z).any() and np.nanmax(np.abs(z)) > 0
+    assert at.dataframe and {"layer", "word", "span in A", "span in B"} <= set(at.dataframe[0].value.columns)
+    at.text_area(key="text_b").input(example_text(FIRST_EXAMPLE)).run()  # B = A: no all-zero chart, a hint
+    assert not chart_specs(at) and "same as the text above" in page_text(at)
+
+
+def test_edit_and_compare_opens_with_a_useful_edit_of_pasted_text(app_checkpoints, model):
+    story = "Ilse met Teodor at the pier of Varnholm. Later Teodor waved to Ilse from the boat."
+    at = typed(story)
+    at.radio(key="view").set_value("Edit and compare").run()
+    tr = trace(model, story)
+    w = split_words(tr.tokens)
+    edited, word = compare.default_edit(story, w, word_stats(tr, w))
+    assert at.text_area(key="text_b").value == edited != story
+    assert f'replaces "{word}"' in page_text(at)
+    assert chart_specs(at) or "No word present in both versions changed" in page_text(at)
 
 
 def test_empty_text_gives_a_message(app_checkpoints):
@@ -153,7 +219,7 @@ def test_upload_utf8_and_not_utf8(app_checkpoints, model):
     assert any("not UTF-8" in e and "0xe9" in e for e in errors(at))
     at.file_uploader(key="upload").clear().upload("good.txt", "héllo there".encode()).run()
     assert not errors(at)
-    assert np.allclose(chart_specs(at)[0]["data"][0]["z"], trace(model, "héllo there").spans, atol=1e-3)
+    assert "héllo" in visible_text(next(h.proto.body for h in at.html if "es-strips" in h.proto.body))
 
 
 def test_too_long_input_offers_to_cut(app_checkpoints):
@@ -163,7 +229,8 @@ def test_too_long_input_offers_to_cut(app_checkpoints):
     assert any("50,010 bytes" in e for e in errors(at)) and not chart_specs(at)
     at.checkbox(key="cut_long").check().run()
     assert not at.exception
-    assert any(m.value == "50,000" for m in at.metric)
+    assert "**50,000** bytes" in page_text(at)
+    at.radio(key="view").set_value("Span heatmap").run()
     assert len(chart_specs(at)) == 2  # overview of the whole input + the detailed window
     at.slider(key="window").set_value(10_048).run()
     assert chart_specs(at)[1]["data"][0]["x"][0] == "10048:x"
@@ -188,4 +255,6 @@ def test_no_checkpoint_gives_guidance(app_checkpoints, tmp_path, monkeypatch):
 def test_exports_are_offered(app_checkpoints):
     at = new_app()
     labels = [el.proto.label for el in at.get("download_button")]
-    assert labels == ["Trace as CSV", "Trace as JSON", "Figure as HTML"]
+    assert labels == ["Trace as CSV", "Trace as JSON", "View as HTML"]
+    at.radio(key="view").set_value("Span heatmap").run()
+    assert [el.proto.label for el in at.get("download_button")][-1] == "Figure as HTML"

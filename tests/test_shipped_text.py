@@ -16,11 +16,11 @@ def test_cutting_L_costs_most_on_the_returning_name():
     model = ExpireSpanLM.from_pretrained(CHECKPOINT)
     L = model.config.max_span
     full, cut = trace(model, text), trace(model, text, span_limit=L // 4)
-    rise = np.nan_to_num(cut.bits - full.bits)  # rise[i]: on predicting byte i + 1
+    rise = np.nan_to_num(cut.bits - full.bits)  # rise[i]: on predicting byte i (none for byte 0)
     mentions = [m.start() for m in re.finditer(rb"Barabbas", text)]
     last, before = mentions[-1], mentions[-2]
     assert L // 4 < last - before <= L, "the example's last mention needs a memory older than L/4"
-    name = slice(last, last + len(b"Barabbas") - 1)  # predicting its 2nd..8th letters
-    assert last <= int(np.argmax(rise)) < last + len(b"Barabbas")
+    name = slice(last + 1, last + len(b"Barabbas"))  # predicting its 2nd..8th letters
+    assert last < int(np.argmax(rise)) <= last + len(b"Barabbas")  # a letter after the first, or the byte after
     assert rise[name].mean() > 1.0, "the name's letters lose more than a bit each"
     assert abs(rise.mean()) < 0.05, "elsewhere the cut costs almost nothing"

@@ -25,6 +25,7 @@ def test_streaming_in_pieces_equals_one_run():
     for name in ("tokens", "spans", "dropped_at", "cache_size", "predictions"):
         np.testing.assert_array_equal(getattr(whole, name), getattr(pieces, name), err_msg=name)
     np.testing.assert_array_equal(whole.bits, pieces.bits)
+    assert np.isnan(pieces.bits[0]) and not np.isnan(pieces.bits[1:]).any()
 
 
 def test_trace_records_every_field_with_the_right_shapes():
@@ -35,7 +36,7 @@ def test_trace_records_every_field_with_the_right_shapes():
     assert t.tokens.tolist() == list(LONG)
     assert t.spans.shape == t.dropped_at.shape == (L, T)
     assert t.cache_size.shape == (L, -(-T // M))
-    assert t.bits.shape == (T,) and np.isnan(t.bits[-1]) and not np.isnan(t.bits[:-1]).any()
+    assert t.bits.shape == (T,) and np.isnan(t.bits[0]) and not np.isnan(t.bits[1:]).any()
     assert np.all((t.spans > 0) & (t.spans <= t.max_span))
     assert seen[-1] == (T, T) and len(seen) == -(-T // (BLOCKS_PER_PASS * M))  # once per pass of the model
     # the memory the model holds stays bounded by its spans, whatever the input length
@@ -49,7 +50,55 @@ def test_bits_are_the_next_token_loss():
     with torch.no_grad():
         out = model(torch.tensor([list(b"abcabca")]))
     expected = -out.log_probs[0, :-1].gather(1, torch.tensor(list(b"bcabca"))[:, None])[:, 0] / np.log(2)
-    np.testing.assert_allclose(t.bits[:-1], expected.numpy(), rtol=1e-5)
+    assert np.isnan(t.bits[0])
+    np.testing.assert_allclose(t.bits[1:], expected.numpy(), rtol=1e-5)
+
+
+def block_by_block_log_probs(model, tokens):
+    """log softmax of the model's output at every position, one block of M a call with the cache carried
+    over (as evaluation runs it), recomputed in float64 from the output: independent of the Tracer."""
+    import torch
+    M, rows, memory = model.config.block_size, [], None
+    with torch.no_grad():
+        for start in range(0, len(tokens), M):
+            out = model(torch.as_tensor(tokens[start:start + M])[None], memory)
+            memory = out.memory
+            rows.append(torch.log_softmax(out.log_probs[0].double(), dim=-1))
+    return torch.cat(rows).numpy()
+
+
+def test_bits_i_is_the_loss_of_token_i_given_the_tokens_before_it():
+    """The one convention: bits[i] = -log2 softmax(output at i - 1)[token i]; bits[0] is NaN (nothing comes
+    before it) and the last token has a value. Checked over several passes, so across pass boundaries too."""
+    model = tiny_model(seed=3)
+    data = LONG[:83]  # 10 blocks of 8 and 3 bytes: passes of two blocks, the last one short
+    tokens = np.frombuffer(data, np.uint8).astype(np.int64)
+    log_probs = block_by_block_log_probs(model, tokens)
+    expected = -log_probs[np.arange(len(tokens) - 1), tokens[1:]] / np.log(2)
+    t = trace(model, data)
+    assert np.isnan(t.bits[0]) and not np.isnan(t.bits[1:]).any()
+    np.testing.assert_allclose(t.bits[1:], expected, rtol=1e-5, atol=2e-5)
+    # predictions stay the output at each position's guess, i.e. at the next token
+    np.testing.assert_array_equal(t.predictions, log_probs.argmax(-1))
+    # a token's loss does not depend on what follows it: a prefix (three whole passes) gives the same bits,
+    # its last token's included
+    prefix = 3 * BLOCKS_PER_PASS * model.config.block_size
+    np.testing.assert_array_equal(trace(model, data[:prefix]).bits, t.bits[:prefix])
+
+
+def test_task_targets_keep_their_meaning():
+    """With explicit targets nothing shifts: bits[i] is the loss of the output at i against targets[i]."""
+    model = tiny_model(seed=3, vocab_size=12)
+    tokens = np.random.default_rng(1).integers(0, 10, 45)
+    targets = np.full(45, -1)
+    targets[4::5] = tokens[4::5] % 2 + 10
+    log_probs = block_by_block_log_probs(model, tokens)
+    t = trace(model, tokens, targets=targets)
+    scored = targets >= 0
+    expected = -log_probs[np.flatnonzero(scored), targets[scored]] / np.log(2)
+    assert np.isnan(t.bits[~scored]).all()
+    np.testing.assert_allclose(t.bits[scored], expected, rtol=1e-5, atol=2e-5)
+    np.testing.assert_array_equal(t.predictions, log_probs.argmax(-1))
 
 
 def test_task_targets_score_only_where_given():
@@ -114,7 +163,7 @@ def test_cli_writes_the_trace_as_json(tmp_path, tiny_checkpoint):
     n = len(text.read_bytes())
     assert len(data["tokens"]) == n and len(data["spans"]) == data["n_layers"] == 2
     assert len(data["spans"][0]) == len(data["dropped_at"][1]) == len(data["bits"]) == n
-    assert data["bits"][-1] is None
+    assert data["bits"][0] is None and None not in data["bits"][1:]
     assert {"max_span", "ramp", "block_size", "cache_size"} <= data.keys()
     assert data["meta"]["device"] == "cpu" or data["meta"]["device"].startswith("cuda")
 

@@ -1,40 +1,45 @@
-"""Text page: trace any text through a byte-level model and look at what each layer keeps."""
+"""Text page: trace any text through a byte-level model and see what each layer kept, word by word."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 from model import ExpireSpanError
 
-from app import compare, figures, loading, presenter, state, ui
+from app import attention, compare, familiarity, figures, kept, loading, presenter, state, ui
 from app.examples import EXAMPLES, example_text, partner_text
 from app.memory import dropped_by, held_at
-from app.text_views import largest_rises, legend, strips_html, text_strip, token_labels
+from app.scales import SCALE_HELP, SCALES, scale_values
+from app.text_views import scale_legend, strips_html, text_strip
+from app.words import split_words, word_stats
 
 VIEWS = presenter.TEXT_VIEWS
-TEXT_WINDOW = 2048  # characters drawn as coloured text at once
+TEXT_WINDOW = 2048  # bytes drawn as coloured text at once
 INPUT_KINDS = ["Example", "Type or paste", "Upload a file"]
 
+ui.compact_top()
 st.title("Text: what each layer remembers")
 source, name, model = ui.require_model("text", "ckpt_text")
 
 # --- input -------------------------------------------------------------------------------------
-kind = st.radio("Input", INPUT_KINDS, key="input_kind", horizontal=True)
-example = None
-if kind == "Example":
-    example = st.selectbox("Example", list(EXAMPLES), key="example")
-    text = example_text(example)
-elif kind == "Type or paste":
-    text = st.text_area("Text (Ctrl+Enter to apply)", key="text_input", height=150,
-                        placeholder="Paste any text: its UTF-8 bytes are the tokens.")
-else:
-    upload = st.file_uploader("A UTF-8 text file", key="upload")
-    if upload is None:
-        st.info("Choose a text file to upload.")
-        st.stop()
-    try:
-        text = loading.decode_upload(upload.getvalue())
-    except ExpireSpanError as e:
-        st.error(str(e))
-        st.stop()
+left, right = st.columns([3, 2], gap="medium")
+with left:
+    kind = st.radio("Input", INPUT_KINDS, key="input_kind", horizontal=True, label_visibility="collapsed")
+    example = None
+    if kind == "Example":
+        example = st.selectbox("Example", list(EXAMPLES), key="example")
+        text = example_text(example)
+    elif kind == "Type or paste":
+        text = st.text_area("Text (Ctrl+Enter to apply)", key="text_input", height=120,
+                            placeholder="Paste any text: its UTF-8 bytes are what the model reads.")
+    else:
+        upload = st.file_uploader("A UTF-8 text file", key="upload")
+        if upload is None:
+            st.info("Choose a text file to upload.")
+            st.stop()
+        try:
+            text = loading.decode_upload(upload.getvalue())
+        except ExpireSpanError as e:
+            st.error(str(e))
+            st.stop()
 
 if not text:
     st.warning("The text is empty: type or paste some text, or choose an example.")
@@ -53,11 +58,26 @@ except (ExpireSpanError, ValueError) as e:
     st.stop()
 
 T = len(tr.tokens)
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Bytes (tokens)", f"{T:,}")
-c2.metric("Layers", tr.n_layers)
-c3.metric("Max span L / ramp R / block M", f"{tr.max_span} / {tr.ramp} / {tr.block_size}")
-c4.metric("Memories in use (mean)", f"{tr.mean_kept:,.0f}")
+words = split_words(tr.tokens)
+stats = word_stats(tr, words)
+text_bits = float(np.nanmean(tr.bits)) if not np.isnan(tr.bits).all() else None
+with left:
+    summary = [f"**{T:,}** bytes", f"**{tr.n_layers}** layers",
+               f"memories in use: **{tr.mean_kept:,.0f}** of {tr.max_span:,} "
+               f"({tr.mean_kept / tr.max_span:.0%}) a layer on average"]
+    if text_bits is not None:
+        summary.append(f"**{text_bits:.2f}** bits per byte")
+    st.markdown(" · ".join(summary), help=f"A memory is one byte's state in one layer. A fixed-memory model (Transformer-XL) "
+                f"with the same limit would keep {tr.max_span:,} in every layer. Bits per byte: the model's average "
+                "surprise at each byte of this text (lower is better).")
+with right:
+    with st.expander("How to read this", expanded=not st.session_state.get("_read_howto")):
+        st.markdown(kept.how_to_read(tr))
+    st.session_state["_read_howto"] = True
+    test_bits = familiarity.test_bits_from_card(loading.read_model_card(source))
+    if text_bits is not None and test_bits:
+        known = familiarity.familiarity(text_bits, test_bits)
+        (st.caption if known.level == familiarity.FAMILIAR else st.warning)(known.message)
 
 # --- window over long inputs -------------------------------------------------------------------
 start, stop = 0, T
@@ -68,8 +88,8 @@ if T > figures.MAX_WINDOW:
                       step=64, key="window")
     stop = min(T, start + figures.MAX_WINDOW)
 
-view = st.radio("View", VIEWS, key="view", horizontal=True)
-fig = None
+view = st.radio("View", VIEWS, key="view", horizontal=True, label_visibility="collapsed")
+fig = page = None
 
 
 def pick_layer() -> int:
@@ -77,38 +97,95 @@ def pick_layer() -> int:
     return st.selectbox("Layer", list(range(tr.n_layers)), key="layer")
 
 
+def pick_scale(where=st) -> str:
+    return where.radio("Colour scale", SCALES, key="scale", horizontal=True,
+                       help="\n\n".join(f"**{k}**: {v}" for k, v in SCALE_HELP.items()))
 
-if view == "Span heatmap":
-    value = st.radio("Colour by", ["predicted", "kept"], key="heat_value", horizontal=True,
-                     format_func={"predicted": "predicted span e_i", "kept": "steps actually kept"}.get)
-    fig = figures.span_heatmap(tr, start, stop, value=value)
+
+if view == "What each layer kept":
+    top_left, top_right = st.columns([3, 2], gap="medium")
+    with top_left:
+        st.markdown("**Longest-kept words, by layer** (span: how many steps the model keeps the word)")
+        ui.html_block(kept.longest_table_html(words, stats, n=10, font_size=presenter.font_size() - 1))
+    with top_right:
+        st.markdown("**Where memory mattered**: the words that lose most when the memory is cut to a quarter")
+        mattered = st.empty()
+        mattered.caption("Measuring: a second run with the memory cut to a quarter...")
+    c1, c2 = st.columns([2, 3])
+    scale = pick_scale(c1)
+    scaled = scale_values(stats.span, scale)
+    hi = min(stop, start + TEXT_WINDOW)
+    legend = "" if scale == "per layer" else scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
+    c2.html(legend + '<span class="es-legend"> &nbsp;A word\'s colour is its span, the longest over its bytes; '
+            "spaces are not coloured. Hover a word for its numbers.</span>")
+    layer_strips = strips_html(kept.layer_rows(words, stats, scaled, start, hi), presenter.font_size())
+    ui.html_block(layer_strips)
+    page = ("What each layer kept", kept.longest_table_html(words, stats) + legend + layer_strips)
+    if hi < T:
+        st.caption(f"Bytes {start:,}-{hi - 1:,} of {T:,} shown; move the window above to see the rest.")
+    try:
+        with st.spinner("Measuring which words need the long memory (the model runs again, memory cut to L/4)..."):
+            cut = state.run_trace(source, text, cut=4)
+    except (ExpireSpanError, ValueError) as e:
+        mattered.warning(f"Cannot cut the memory of this model: {e}")
+    else:
+        rows = kept.word_rises(tr, cut, words)
+        with mattered.container():
+            if rows:
+                st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)))
+                st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. "
+                           "A word whose loss rises needed something said long before, often its own earlier "
+                           "mention (the paper's Figure 9).")
+            else:
+                st.caption(f"No word lost anything when the memory was cut to {cut.span_limit:,} steps: this text "
+                           "never needed anything older.")
+
+elif view == "Span heatmap":
+    c1, c2 = st.columns(2)
+    value = c1.radio("Colour by", ["predicted", "kept"], key="heat_value", horizontal=True,
+                     format_func={"predicted": "predicted span", "kept": "steps actually kept"}.get)
+    scale = pick_scale(c2)
+    fig = figures.span_heatmap(tr, start, stop, value=value, scale=scale, words=words, max_ticks=presenter.max_ticks())
     ui.chart(fig, key="span_heatmap")
-    st.caption("Hover a cell: token, position, layer, predicted span, and where the memory actually left the "
-               "cache. Drops happen in whole blocks of M (spec 7.3), so memories often stay longer than predicted.")
+    st.caption("Every byte, every layer. Hover a cell for the byte, its predicted span (how many steps the model "
+               "asked to keep it) and when it actually left the cache: memories are thrown out only in whole "
+               f"blocks of {tr.block_size} bytes, so most stay a little longer than asked.")
 
 elif view == "Text by span":
     mode = st.radio("Strips", ["every layer", "one layer", "mean over layers", "max over layers"],
                     key="strip_mode", horizontal=True)
     layer = pick_layer() if mode == "one layer" else 0
+    scale = pick_scale()
     hi = min(stop, start + TEXT_WINDOW)
-    vmax = figures.colour_max(tr)
     if mode == "every layer":
-        rows = [(f"layer {l}", text_strip(tr.tokens, tr.spans[l], vmax, start, hi)) for l in range(tr.n_layers)]
+        values, labels = tr.spans, [f"layer {l}" for l in range(tr.n_layers)]
     elif mode == "one layer":
-        rows = [(f"layer {layer}", text_strip(tr.tokens, tr.spans[layer], vmax, start, hi))]
+        values, labels = tr.spans[layer:layer + 1], [f"layer {layer}"]
     else:
-        agg = tr.spans.mean(0) if mode.startswith("mean") else tr.spans.max(0)
-        rows = [(mode, text_strip(tr.tokens, agg, vmax, start, hi))]
-    ui.html_block(legend(vmax, f"predicted span (steps; L = {tr.max_span})") + strips_html(rows, presenter.font_size()))
+        values = (tr.spans.mean(0) if mode.startswith("mean") else tr.spans.max(0))[None, :]
+        labels = [mode]
+    scaled = scale_values(values, scale)
+    if scale == "per layer":
+        labels = [f"{lab} (colours from {scaled.lo[k]:,.1f} to {scaled.hi[k]:,.1f} steps)" for k, lab in enumerate(labels)]
+        legend = ""
+    else:
+        legend = scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
+    rows = [(lab, text_strip(tr.tokens, scaled.fraction[k], 1.0, start, hi, "byte {i}: span {v:,.1f} steps",
+                             title_values=values[k])) for k, lab in enumerate(labels)]
+    ui.html_block(legend + strips_html(rows, presenter.font_size()))
+    st.caption("Byte by byte: each character coloured by its own span. Hover a character for its position.")
 
 elif view == "Remembered at step t":
+    def kept_legend() -> str:
+        return scale_legend(0, 1, "shared", "how much of each memory step t still sees (0 = none, 1 = all):")
+
     @st.fragment
     def remembered():
         if T < 2:
             st.info("Give at least two bytes: a step needs something before it.")
             return
         ui.clamp_state("step", 1, T)
-        t = st.slider("Step t (the query at position t looks back)", 1, T, min(T, start + 200), key="step")
+        t = st.slider("Step t: the model has just read byte t and looks back", 1, T, min(T, start + 200), key="step")
         lo = max(0, t - TEXT_WINDOW)
         held, gone = held_at(tr, t), dropped_by(tr, t)
         rows = []
@@ -116,68 +193,108 @@ elif view == "Remembered at step t":
             full = int((held[l] >= 1).sum())
             ramp = int(((held[l] > 0) & (held[l] < 1)).sum())
             label = f"layer {l}: {full} held, {ramp} fading, {int(gone[l].sum())} dropped"
-            rows.append((label, text_strip(tr.tokens, held[l], 1.0, lo, t, "{i}: mask {v:.2f}", struck=gone[l])))
-        ui.html_block(legend(1.0, "soft mask m = clamp(1 + (span - (t - i)) / R, 0, 1)") +
-                      strips_html(rows, presenter.font_size()))
-        st.caption("Struck-through characters were actually dropped from the cache by step t (dropped_at <= t). "
-                   "Moving the slider redraws this part only; the model does not run again.")
+            rows.append((label, text_strip(tr.tokens, held[l], 1.0, lo, t, "{i}: seen at {v:.0%}", struck=gone[l])))
+        ui.html_block(kept_legend() + strips_html(rows, presenter.font_size()))
+        st.caption("Bright: still fully held. Darker: fading out (its span has passed; it fades over "
+                   f"{tr.ramp} steps). Struck through: already thrown out of the cache. Moving the slider redraws "
+                   "this part only; the model does not run again.")
     remembered()
+
+elif view == "Attention at step t":
+    try:
+        readers = state.attention_traces(source, text)
+    except (ExpireSpanError, ValueError) as e:
+        st.error(f"Cannot record attention for this input: {e}")
+        readers = []
+    n_read = len(readers[0].tokens) if readers else 0
+    if readers and n_read < 2:
+        st.info("Give at least two bytes: a step needs something before it.")
+    elif readers:
+        @st.fragment
+        def attention_at_step():
+            ui.clamp_state("att_step", 1, n_read - 1)
+            t = st.slider("Step t: the byte that reads", 1, n_read - 1, min(n_read - 1, 200), key="att_step")
+            st.markdown(f"Byte {t:,} (outlined in red at the end of each row below) reads its memories. "
+                        "Kept and used, layer by layer:")
+            share = attention.read_by(readers, t)
+            held = held_at(tr, t)
+            st.markdown("\n".join(f"- layer {l}: {attention.kept_vs_used(held[l], share[l])}"
+                                   for l in range(tr.n_layers)))
+            rows = attention.attention_rows(words, readers, t, tr, lo=max(0, t - TEXT_WINDOW))
+            ui.html_block(scale_legend(0, 1, "shared", "share of the layer's attention, from none to its favourite:")
+                          + strips_html(rows, presenter.font_size()))
+            st.caption("Each row is one layer: the brighter a word, the more of this byte's attention it took, and "
+                       "words struck through had already been dropped from memory, so nothing could read them. "
+                       "Shares are of all the attention heads together.")
+        attention_at_step()
+        if n_read < T:
+            st.caption(f"Attention is recorded for the first {n_read:,} bytes of the text.")
 
 elif view == "Memory lifetimes":
     layer = pick_layer()
     ui.clamp_state("life_start", start, max(start, stop - 1))
-    first = st.slider("First memory", start, max(start, stop - 1), start, key="life_start")
-    fig = figures.lifetimes(tr, layer, first, min(stop, first + 150))
+    first = st.slider("From byte", start, max(start, stop - 1), start, key="life_start")
+    fig = figures.lifetimes(tr, layer, first, stop, words=words)
     ui.chart(fig, key="lifetimes")
-    st.caption("Solid: the predicted span e_i (mask 1). Faded: the ramp R over which the mask falls to 0. "
-               "Red x: where the memory actually left the cache (spec 7.4: coarser than predicted).")
+    st.caption("One bar per word (40 at a time), from where it was read: dark while the model keeps it fully (its "
+               f"span), light while it fades out ({tr.ramp} steps), and a red x where it actually left the cache. "
+               f"The cache is emptied only every {tr.block_size} bytes, so the x often comes later than the fade.")
 
 elif view == "Memory in use":
     fig = figures.memory_in_use(tr)
     ui.chart(fig, key="memory_in_use")
-    st.caption(f"A Transformer-XL with the same L would keep {tr.max_span:,} memories per layer; keeping "
-               "everything grows with the input. Expire-Span keeps what its spans ask for, in whole blocks.")
+    st.caption(f"A fixed-memory model (Transformer-XL) with the same limit keeps {tr.max_span:,} memories in every "
+               "layer; keeping everything grows with the text. Expire-Span keeps what its spans ask for.")
 
 elif view == "Span by byte class":
     fig = figures.span_by_class(tr)
     ui.chart(fig, key="span_by_class")
+    st.caption("How long each kind of byte is kept, per layer: boxes span the middle half, the line is the median.")
 
 elif view == "Loss in bits":
-    st.caption(f"Cutting L: the same model run with its maximum span cut to L/4 = {tr.max_span // 4} at "
-               "inference. Spans longer than that are clipped to it and those memories are dropped sooner; "
-               "shorter spans are untouched. Bytes whose loss rises needed long context (paper, Figure 9).")
+    st.caption(f"Loss on each byte: how surprised the model was by it (lower is better). Cut memory: the same model "
+               f"run with its longest span cut to a quarter ({tr.max_span // 4:,} steps). Bytes whose loss rises "
+               "needed something said long before (the paper's Figure 9).")
     try:
         cut = state.run_trace(source, text, cut=4)
     except (ExpireSpanError, ValueError) as e:
-        st.warning(f"Cannot cut L for this model: {e}")
+        st.warning(f"Cannot cut the memory of this model: {e}")
         cut = None
-    fig = figures.bits_figure(tr, cut, start, stop)
+    fig = figures.bits_figure(tr, cut, start, stop, words=words, max_ticks=presenter.max_ticks())
     ui.chart(fig, key="bits")
-    scored = ~np.isnan(tr.bits)
-    if scored.any():
+    if text_bits is not None:
         m1, m2 = st.columns(2)
-        m1.metric(f"Mean bits per byte, L = {tr.max_span}", f"{np.nanmean(tr.bits):.3f}")
+        m1.metric(f"Bits per byte, memory {tr.max_span:,}", f"{text_bits:.3f}")
         if cut is not None:
-            m2.metric(f"Mean bits per byte, L = {cut.span_limit}", f"{np.nanmean(cut.bits):.3f}",
-                      delta=f"{np.nanmean(cut.bits) - np.nanmean(tr.bits):+.3f}", delta_color="inverse")
+            m2.metric(f"Bits per byte, memory {cut.span_limit:,}", f"{np.nanmean(cut.bits):.3f}",
+                      delta=f"{np.nanmean(cut.bits) - text_bits:+.3f}", delta_color="inverse")
     if cut is not None:
-        rows = largest_rises(tr, cut)
+        rows = kept.word_rises(tr, cut, words)
         if rows:
-            st.markdown("**Where the extra loss sits**: the bytes that lost most when L was cut, with the text "
-                        "before them (a name last seen more than L/4 bytes back is the paper's case).")
+            st.markdown("**Where the extra loss sits**: the words that lost most when the memory was cut.")
             st.dataframe(pd.DataFrame(rows), hide_index=True)
         else:
-            st.caption("No byte lost anything when L was cut: this text never needed a memory older than L/4.")
+            st.caption("No word lost anything when the memory was cut: this text never needed anything older.")
 
 elif view == "Edit and compare":
-    default_b = (partner_text(example) if example else None) or text
-    if st.session_state.get("text_b_for") != loading.digest(text):
-        st.session_state["text_b"] = default_b
-        st.session_state["text_b_for"] = loading.digest(text)
+    partner = partner_text(example) if example else None
+    digest = loading.digest(text)
+    if st.session_state.get("text_b_for") != digest:
+        edit = (partner, None) if partner else compare.default_edit(text, words, stats)
+        st.session_state["text_b"], st.session_state["text_b_edit"] = edit if edit else (text, None)
+        st.session_state["text_b_for"] = digest
+    replaced = st.session_state.get("text_b_edit")
+    if partner:
+        st.caption("Version B is this example's partner (the paper's Figure 8): a rare name against a common word.")
+    elif replaced:
+        st.caption(f"To start, version B replaces \"{replaced}\", the name the model kept longest, with the common "
+                   f"word \"{compare.COMMON_WORD}\" (as in the paper's Figure 8). Edit it as you like.")
     text_b = st.text_area("Version B (edit a word; Ctrl+Enter to apply)", key="text_b", height=120)
     a, b = text.encode("utf-8"), text_b.encode("utf-8")
     if not b:
         st.warning("Version B is empty: type the edited text.")
+    elif a == b:
+        st.info("Version B is the same as the text above: change a word in it to see which spans change.")
     elif max(len(a), len(b)) > compare.MAX_COMPARE_BYTES:
         st.warning(f"Compare works on texts up to {compare.MAX_COMPARE_BYTES:,} bytes; cut the text first.")
     else:
@@ -187,11 +304,16 @@ elif view == "Edit and compare":
             st.error(f"Cannot trace version B: {e}")
         else:
             b_to_a = compare.align(a, b)
-            fig = figures.diff_heatmap(tr, tr_b, b_to_a)
-            ui.chart(fig, key="diff")
-            rows = compare.biggest_changes(tr, tr_b, b_to_a, token_labels(tr_b.tokens))
-            st.write("Largest changes of memories present in both versions:")
-            st.dataframe(pd.DataFrame(rows), hide_index=True)
+            words_b = split_words(tr_b.tokens)
+            rows = compare.word_changes(tr, tr_b, b_to_a, words, words_b)
+            if rows:
+                fig = figures.diff_heatmap(tr, tr_b, b_to_a, words_b=words_b, max_ticks=presenter.max_ticks())
+                ui.chart(fig, key="diff")
+                st.markdown("**Words whose span changed most** (words present in both versions):")
+                st.dataframe(pd.DataFrame(rows), hide_index=True)
+            else:
+                st.info("No word present in both versions changed its span by more than 0.01 steps.")
 
 # --- export ------------------------------------------------------------------------------------
-ui.export_section(tr, fig, view.lower().replace(" ", "-"), dict(checkpoint=name, input_sha1=loading.digest(text)))
+ui.export_section(tr, fig, view.lower().replace(" ", "-"), dict(checkpoint=name, input_sha1=loading.digest(text)),
+                 page=page)

@@ -28,8 +28,13 @@ class Trace:
     spans: np.ndarray        # n_layers x T: predicted span e_i (spec 2.1); L for every memory without expiry
     dropped_at: np.ndarray   # n_layers x T: first query position at which the memory was gone, -1 if never
     cache_size: np.ndarray   # n_layers x n_blocks: memories the block's queries could see (before it)
-    bits: np.ndarray         # T: loss of the output at each position in bits, NaN where no target
-    predictions: np.ndarray  # T: the most likely next token (or label) at each position
+    # T, in bits. Next-token mode: bits[i] = -log2 p(token i | tokens before it); bits[0] is NaN (nothing
+    # before it), the last token has a value. With targets: the loss of the output at i against
+    # targets[i], NaN where targets[i] is -1.
+    bits: np.ndarray
+    # T: the most likely token (or label) of the output at each position: in next-token mode the guess at
+    # token i + 1 (the one bits[i + 1] scores), with targets the guess at targets[i].
+    predictions: np.ndarray
     max_span: int
     ramp: int
     block_size: int
@@ -121,7 +126,7 @@ class Tracer:
         self.pending_tokens = np.zeros(0, np.int64)
         self.pending_targets = None
         self.with_targets = None  # decided by the first feed
-        self.last_log_probs = None  # next-token mode: the previous block's last row awaits its target
+        self.last_log_probs = None  # next-token mode: the previous pass's last row, which predicts the next token
         self.n_done = 0
         self.blocks = []  # per pass: dict of numpy arrays
 
@@ -180,11 +185,11 @@ class Tracer:
             scored = (tgt >= 0).cpu().numpy()
             lp = log_probs[rows, tgt.clamp(min=0)].cpu().numpy()
             bits[scored] = -lp[scored] / LN2
-        else:
-            if self.last_log_probs is not None:  # the previous block's last byte predicted this block's first
-                self.blocks[-1]["bits"][-1] = -float(self.last_log_probs[block[0]]) / LN2
+        else:  # bits[i]: the loss of token i, predicted by the output at i - 1 (none for the very first)
+            if self.last_log_probs is not None:  # the previous pass's last output predicts this pass's first
+                bits[0] = -float(self.last_log_probs[block[0]]) / LN2
             nxt = torch.from_numpy(block[1:]).to(log_probs.device)
-            bits[:-1] = (-log_probs[rows[:-1], nxt] / LN2).cpu().numpy()
+            bits[1:] = (-log_probs[rows[:-1], nxt] / LN2).cpu().numpy()
             self.last_log_probs = log_probs[-1]
 
         spans, cache, dropped = [], [], []
@@ -243,7 +248,9 @@ def trace(model, inputs, targets=None, attention_layer: int | None = None,
           progress: Callable[[int, int], None] | None = None, span_limit: int | None = None) -> Trace:
     """Trace `inputs` (text, bytes or token ids) through `model` block by block with its cache.
 
-    targets: per-token task targets (-1 where none); by default each token's target is the next one.
+    targets: per-token task targets (-1 where none); bits[i] is then the loss of the output at i against
+        targets[i]. Without targets (next-token prediction), bits[i] is the loss of token i given the tokens
+        before it: -log2 p(token i | tokens 0..i-1); bits[0] is NaN, the last token has a value.
     attention_layer: also record that layer's attention weights (inputs of at most 4,096 tokens).
     progress: called as progress(tokens_done, tokens_total) after every block.
     span_limit: cut the maximum span to this at inference (paper Figure 9).

@@ -1,0 +1,41 @@
+"""Does the model know this kind of text? The text's bits per byte against the model's own held-out test text.
+
+Spans mean less on text a model never learned to predict: a model that cannot predict a language, code or noise
+has not learned what in it is worth keeping. Measured with the shipped text model (1.76 bits per byte on its
+test split) on 2026-12-01: its own kinds of text 1.5-2.3 (Bible 1.50, Wikipedia 2.04, Austen 2.32), a modern
+story with invented names 2.54, a Markdown README 4.6, Python source 3.9, German 4.8, Russian 7.8, random
+printable characters 12.9. Ratios to the test figure: up to 1.5 is familiar, above 2 is far outside.
+"""
+import re
+from typing import NamedTuple
+
+FAMILIAR, HARDER, FOREIGN = "familiar", "harder", "foreign"
+_RESULTS_BITS = re.compile(r"^##\s*Results.*?^\s*-\s*bits:\s*([0-9]+(?:\.[0-9]+)?)\s*$", re.MULTILINE | re.DOTALL)
+
+
+class Familiarity(NamedTuple):
+    level: str    # FAMILIAR, HARDER or FOREIGN
+    ratio: float  # the text's bits per byte over the model's test figure
+    message: str  # plain words for the page
+
+
+def test_bits_from_card(card: str | None) -> float | None:
+    """The held-out bits per byte in a model card's "Results" section ("- bits: 1.7606"), or None."""
+    if not card:
+        return None
+    m = _RESULTS_BITS.search(card)
+    return float(m.group(1)) if m else None
+
+
+def familiarity(text_bits: float, test_bits: float) -> Familiarity:
+    """How far this text is from what the model learned, judged by its loss against the test figure."""
+    ratio = text_bits / test_bits
+    said = f"{text_bits:.2f} bits per byte on this text against {test_bits:.2f} on the model's own test text"
+    if ratio <= 1.5:
+        return Familiarity(FAMILIAR, ratio, f"The model reads this text about as well as what it learned ({said}).")
+    if ratio <= 2.0:
+        return Familiarity(HARDER, ratio, f"This text is harder for the model than what it learned ({said}): "
+                                          "its spans are still meaningful, but less sure.")
+    return Familiarity(FOREIGN, ratio, f"This text is far outside what the model learned ({said}): perhaps another "
+                                       "language, code or noise. It cannot predict this text well, so what it keeps "
+                                       "here says little about what matters in it.")

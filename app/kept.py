@@ -1,0 +1,125 @@
+"""The Text page's first view, "What each layer kept", as plain functions: the longest-kept words of every
+layer, the text once per layer coloured word by word, a "how to read this" note in this text's own numbers,
+and the words whose loss rose most when the memory was cut (the paper's Figure 9 on the visitor's text)."""
+import html
+
+import numpy as np
+
+from .scales import Scaled
+from .text_views import word_strip
+from .words import Words, WordStats, longest_kept, word_stats
+
+
+def left_label(left_at: int) -> str:
+    return "still held at the end" if left_at < 0 else f"gone at byte {left_at:,}"
+
+
+def steps(v: float) -> str:
+    """A span in steps as a person reads it: whole steps from 10 on, one decimal below."""
+    return f"{v:,.0f}" if v >= 10 else f"{v:.1f}"
+
+
+def longest_table_html(words: Words, stats: WordStats, n: int = 10, font_size: int = 15) -> str:
+    """An HTML table, one column per layer, of its n longest-kept distinct words: the word, its span in steps,
+    and (smaller) where it stands and when it left the cache. All text escaped."""
+    n_layers = stats.span.shape[0]
+    columns = [longest_kept(words, stats, layer, n) for layer in range(n_layers)]
+    head = "".join(f"<th>layer {layer}</th>" for layer in range(n_layers))
+    rows = []
+    for rank in range(max((len(c) for c in columns), default=0)):
+        cells = []
+        for col in columns:
+            if rank >= len(col):
+                cells.append("<td></td>")
+                continue
+            k = col[rank]
+            detail = f"byte {k.position:,}, {left_label(k.left_at)}"
+            if k.occurrences > 1:
+                detail += f", {k.occurrences}x in the text"
+            cells.append(f'<td><b>{html.escape(k.word)}</b> {steps(k.span)}'
+                         f'<div class="es-detail">{html.escape(detail)}</div></td>')
+        rows.append(f"<tr><td class='es-rank'>{rank + 1}</td>{''.join(cells)}</tr>")
+    if not rows:
+        return '<div class="es-longest">No words in this text (only spaces and marks).</div>'
+    style = (f"<style>.es-longest table{{border-collapse:collapse;font-size:{font_size}px;width:100%}}"
+             ".es-longest th{text-align:left;border-bottom:2px solid #888;padding:2px 6px}"
+             ".es-longest td{vertical-align:top;padding:2px 6px;border-bottom:1px solid #ddd;word-break:break-word}"
+             f".es-longest .es-detail{{font-size:{max(10, font_size - 4)}px;color:#666}}"
+             ".es-longest .es-rank{color:#888}</style>")
+    return (f'<div class="es-longest">{style}<table><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+            '<div class="es-detail">Span: how many steps (bytes) the model keeps the word, the longest over its '
+            "bytes. Each word is listed once, at its longest-kept place.</div></div>")
+
+
+def word_titles(words: Words, stats: WordStats, layer: int) -> list[str]:
+    """Hover text of every piece in one layer: the word, its span (longest and mean), when it left, its loss."""
+    out = []
+    for w in range(len(words)):
+        bits = "" if np.isnan(stats.bits[w]) else f"; loss {stats.bits[w]:.1f} bits"
+        out.append(f"{words.text[w]!r} at byte {words.start[w]:,}: span {steps(stats.span[layer, w])} steps "
+                   f"(mean over its bytes {steps(stats.mean_span[layer, w])}); kept {stats.kept[layer, w]:,} "
+                   f"steps, {left_label(int(stats.left_at[layer, w]))}{bits}")
+    return out
+
+
+def layer_rows(words: Words, stats: WordStats, scaled: Scaled, start: int, stop: int) -> list[tuple[str, str]]:
+    """(label, strip html) per layer: the text between bytes start and stop, each word coloured by its span
+    on the chosen scale; per-layer scales name their range in the label."""
+    rows = []
+    for layer in range(stats.span.shape[0]):
+        label = f"layer {layer}"
+        if scaled.mode == "per layer":
+            label += f" (colours from {steps(scaled.lo[layer])} to {steps(scaled.hi[layer])} steps)"
+        rows.append((label, word_strip(words, scaled.fraction[layer], start, stop, word_titles(words, stats, layer))))
+    return rows
+
+
+def how_to_read(trace) -> str:
+    """Markdown: what a span is, the fade, whole-block drops, and why a layer can look dark, in this trace's
+    own numbers (median span of each layer over the bytes of this text)."""
+    med = np.median(trace.spans, axis=1)
+    top = trace.spans.max(axis=1)
+    medians = ", ".join(f"layer {layer} {steps(m)}" for layer, m in enumerate(med))
+    text = (
+        "Every byte the model reads becomes a memory in each layer. For each memory the model predicts how long "
+        f"to keep it: its **span**, in steps (one step = one byte further on). Past its span a memory fades out "
+        f"over the next {trace.ramp} steps, then it is gone. The model throws gone memories out only every "
+        f"{trace.block_size} bytes, in whole blocks, so a memory often stays longer than its span. No span is "
+        f"longer than {trace.max_span:,} steps.\n\n"
+        f"On this text a typical byte (the median) is kept: {medians} steps. A word's span is the longest over "
+        "its bytes.")
+    quiet = [layer for layer in range(trace.n_layers) if top[layer] < 0.1 * top.max()]
+    if quiet:
+        names = " and ".join(f"layer {layer}" for layer in quiet)
+        verb = "keeps" if len(quiet) == 1 else "keep"
+        text += (f"\n\n{names} {verb} almost nothing for long here (longest span "
+                 f"{', '.join(steps(top[layer]) for layer in quiet)} steps against {steps(top.max())}), so on the "
+                 "shared colour scale they look dark: choose **per layer** to see what they prefer.")
+    return text
+
+
+def previous_mention(words: Words, w: int) -> int | None:
+    """Bytes between piece w and the last earlier occurrence of the same word (case as written), or None."""
+    for v in range(w - 1, -1, -1):
+        if words.kind[v] == "word" and words.text[v] == words.text[w]:
+            return int(words.start[w] - words.start[v])
+    return None
+
+
+def word_rises(full, cut, words: Words, n: int = 10, at_least: float = 0.05) -> list[dict]:
+    """The n words whose loss (bits summed over their bytes) rose most when the memory was cut to L/4 (paper
+    Figure 9), with how far back the same word was last seen. Rises under `at_least` bits are left out."""
+    bits_full, bits_cut = word_stats(full, words).bits, word_stats(cut, words).bits
+    rise = np.nan_to_num(bits_cut - bits_full, nan=-np.inf)
+    rise[words.kind != "word"] = -np.inf
+    rows = []
+    for w in np.argsort(-rise, kind="stable")[:n]:
+        if rise[w] < at_least:
+            break
+        back = previous_mention(words, int(w))
+        rows.append({"word": words.text[w], "at byte": int(words.start[w]),
+                     "extra bits": round(float(rise[w]), 2),
+                     f"bits, memory {full.max_span:,}": round(float(bits_full[w]), 2),
+                     f"bits, memory {cut.span_limit or cut.max_span:,}": round(float(bits_cut[w]), 2),
+                     "last seen": "first mention" if back is None else f"{back:,} bytes before"})
+    return rows

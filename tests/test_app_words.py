@@ -1,0 +1,180 @@
+"""Words over bytes: grouping a trace's bytes into words, per-word spans and drops, colour scales, the
+"What each layer kept" content, the default edit of edit-and-compare, and the familiarity note."""
+import dataclasses
+import html
+import re
+
+import numpy as np
+import pytest
+from conftest import tiny_model
+from test_app_support import single_thread  # noqa: F401 (autouse fixture)
+
+from app import compare, familiarity, kept, scales, words
+from app.text_views import colours
+from model import trace
+
+STORY = "Ilse met Teodor at the pier. Teodor waved; Ilse didn't.  Then   Varnholm!"
+
+
+def pieces(text: str | bytes):
+    data = text.encode() if isinstance(text, str) else text
+    w = words.split_words(np.frombuffer(data, np.uint8))
+    return list(zip(w.text, w.kind))
+
+
+def covers_every_byte_once(w, n: int) -> bool:
+    return w.start[0] == 0 and w.stop[-1] == n and np.array_equal(w.start[1:], w.stop[:-1])
+
+
+def test_words_marks_and_runs_of_spaces():
+    got = pieces("Ilse's well-known cat... said: 3.14, 1,351  dogs\n\n")
+    assert got == [("Ilse's", "word"), (" ", "space"), ("well-known", "word"), (" ", "space"), ("cat", "word"),
+                   ("...", "mark"), (" ", "space"), ("said", "word"), (":", "mark"), (" ", "space"),
+                   ("3.14", "word"), (",", "mark"), (" ", "space"), ("1,351", "word"), ("  ", "space"),
+                   ("dogs", "word"), ("\n\n", "space")]
+
+
+def test_words_in_utf8_keep_their_byte_positions():
+    text = "Café naïve — Ünïcode 東京 “quoted”"
+    w = words.split_words(np.frombuffer(text.encode(), np.uint8))
+    assert covers_every_byte_once(w, len(text.encode()))
+    assert [t for t, k in zip(w.text, w.kind) if k == "word"] == ["Café", "naïve", "Ünïcode", "東京", "quoted"]
+    for a, b, t in zip(w.start, w.stop, w.text):  # every piece's bytes decode to its text
+        assert text.encode()[a:b].decode() == t
+    assert pieces("e\u0301t\u00e9") == [("e\u0301t\u00e9", "word")]  # a combining accent stays in its word
+
+
+def test_invalid_utf8_bytes_are_single_marks():
+    w = words.split_words(np.frombuffer(b"ab\xff\xfecd \xe6\x9d", np.uint8))
+    assert list(zip(w.text, w.kind)) == [("ab", "word"), ("\ufffd", "mark"), ("\ufffd", "mark"), ("cd", "word"),
+                                         (" ", "space"), ("\ufffd", "mark"), ("\ufffd", "mark")]
+    assert covers_every_byte_once(w, 9)
+
+
+def test_a_5000_byte_word_is_cut_into_readable_pieces():
+    w = words.split_words(np.frombuffer(b"go " + b"x" * 5000 + b" stop", np.uint8))
+    long = [k for k in range(len(w)) if w.text[k].startswith("x")]
+    assert len(long) == -(-5000 // words.MAX_WORD_BYTES)
+    assert all(w.stop[k] - w.start[k] <= words.MAX_WORD_BYTES for k in long)
+    assert covers_every_byte_once(w, 5008) and w.text[-1] == "stop"
+    multi = words.split_words(np.frombuffer(("é" * 100).encode(), np.uint8))  # never cut inside a character
+    assert all(t == "é" * (words.MAX_WORD_BYTES // 2) for t in multi.text[:-1]) and "".join(multi.text) == "é" * 100
+
+
+@pytest.fixture(scope="module")
+def tr():
+    return trace(tiny_model(seed=1), STORY)
+
+
+def test_word_stats_reduce_over_each_words_bytes(tr):
+    w = words.split_words(tr.tokens)
+    st = words.word_stats(tr, w)
+    k = w.text.index("Teodor")
+    a, b = w.start[k], w.stop[k]
+    for layer in range(tr.n_layers):
+        assert st.span[layer, k] == pytest.approx(tr.spans[layer, a:b].max())
+        assert st.mean_span[layer, k] == pytest.approx(tr.spans[layer, a:b].mean())
+        d = tr.dropped_at[layer, a:b]
+        assert st.left_at[layer, k] == (-1 if (d < 0).any() else d.max())
+        assert st.kept[layer, k] == max((d[i] if d[i] >= 0 else len(tr.tokens)) - (a + i) for i in range(b - a))
+    assert st.bits[k] == pytest.approx(np.nansum(tr.bits[a:b]))
+    assert np.isnan(words.word_stats(dataclasses.replace(tr, bits=np.full(len(tr.bits), np.nan)), w).bits).all()
+
+
+def test_longest_kept_ranks_distinct_words_by_their_longest_occurrence(tr):
+    w = words.split_words(tr.tokens)
+    st = words.word_stats(tr, w)
+    rows = words.longest_kept(w, st, layer=1, n=50)
+    names = [r.word for r in rows]
+    assert len(names) == len(set(names)) and "." not in names and ";" not in names
+    assert [r.span for r in rows] == sorted((r.span for r in rows), reverse=True)
+    teodor = next(r for r in rows if r.word == "Teodor")
+    both = [k for k in range(len(w)) if w.text[k] == "Teodor"]
+    assert teodor.occurrences == 2 and teodor.span == pytest.approx(max(st.span[1, k] for k in both))
+    assert len(words.longest_kept(w, st, 0, n=3)) == 3
+
+
+def test_per_layer_scale_spreads_every_layer_that_varies():
+    v = np.array([[0.0, 10.0, 1000.0], [2.0, 4.0, 6.0], [5.0, 5.0, 5.0]])
+    shared = scales.scale_values(v, "shared")
+    assert np.allclose(shared.fraction[1], [0.002, 0.004, 0.006])  # a quiet layer is nearly one colour
+    per = scales.scale_values(v, "per layer")
+    assert np.allclose(per.fraction[0], [0, 0.01, 1]) and np.allclose(per.fraction[1], [0, 0.5, 1])
+    assert np.allclose(per.fraction[2], 0.5) and list(per.lo) == [0, 2, 5] and list(per.hi) == [1000, 6, 5]
+    log = scales.scale_values(v, "log")
+    assert np.allclose(log.fraction[0], np.log1p([0, 10, 1000]) / np.log1p(1000))
+    with pytest.raises(ValueError, match="per layer"):
+        scales.scale_values(v, "linear")
+    fr, labels = scales.ticks(0, 1351, "log")
+    assert labels == ["0", "1", "10", "100", "1,000"] and fr[0] == 0 and fr[-1] < 1
+    assert scales.ticks(0, 5000, "log")[1][-1] == "5,000" and scales.ticks(0, 5000, "log")[0][-1] == 1
+
+
+def test_longest_table_lists_every_layer_and_escapes(tr):
+    evil = trace(tiny_model(seed=1), "<script>alert(1)</script> Varnholm <i>Ilse's</i>")
+    w = words.split_words(evil.tokens)
+    out = kept.longest_table_html(w, words.word_stats(evil, w), n=10)
+    assert "<script" not in out and "<i>" not in out and "&lt;" not in out  # marks are not listed as words
+    assert "Ilse&#x27;s" in out and "Ilse's" not in out
+    assert out.count("<th>layer") == evil.n_layers and "Varnholm" in out and "alert" in out
+    for r in words.longest_kept(w, words.word_stats(evil, w), 0, 5):
+        assert f"<b>{html.escape(r.word)}</b> {kept.steps(r.span)}" in out
+
+
+def test_layer_rows_colour_whole_words(tr):
+    w = words.split_words(tr.tokens)
+    st = words.word_stats(tr, w)
+    scaled = scales.scale_values(st.span, "per layer")
+    rows = kept.layer_rows(w, st, scaled, 0, len(tr.tokens))
+    assert [label.split(" (")[0] for label, _ in rows] == [f"layer {l}" for l in range(tr.n_layers)]
+    body = rows[1][1]
+    k = w.text.index("Varnholm")
+    r, g, b = colours([scaled.fraction[1, k]], 1.0)[0]
+    assert re.search(rf'background:rgb\({r},{g},{b}\)[^>]*title="[^"]*Varnholm[^"]*">Varnholm</span>', body)
+    assert body.count("<span") == int((w.kind != "space").sum())
+
+
+def test_how_to_read_uses_this_texts_numbers(tr):
+    note = kept.how_to_read(tr)
+    for layer, m in enumerate(np.median(tr.spans, axis=1)):
+        assert f"layer {layer} {kept.steps(m)}" in note
+    assert f"{tr.ramp} steps" in note and f"every {tr.block_size} bytes" in note
+    quiet = dataclasses.replace(tr, spans=np.stack([tr.spans[0] * 0 + 3, tr.spans[1] * 0 + 300]))
+    assert "layer 0 keeps almost nothing" in kept.how_to_read(quiet) and "per layer" in kept.how_to_read(quiet)
+
+
+def test_word_rises_name_the_word_and_its_last_mention(tr):
+    w = words.split_words(tr.tokens)
+    second = [k for k in range(len(w)) if w.text[k] == "Teodor"][1]
+    bump = np.zeros(len(tr.bits), np.float32)
+    bump[w.start[second] + 1] = 2.5  # the second Teodor's second byte costs 2.5 bits more
+    bump[w.start[w.text.index("pier")]] = 0.01  # under the noise floor: left out
+    cut = dataclasses.replace(tr, bits=tr.bits + bump, span_limit=16)
+    rows = kept.word_rises(tr, cut, w)
+    assert [r["word"] for r in rows] == ["Teodor"] and rows[0]["extra bits"] == 2.5
+    assert rows[0]["last seen"] == f"{w.start[second] - STORY.index('Teodor'):,} bytes before"
+    assert kept.word_rises(tr, tr, w) == []
+
+
+def test_default_edit_replaces_the_longest_kept_name(tr):
+    w = words.split_words(tr.tokens)
+    st = words.word_stats(tr, w)
+    edited, word = compare.default_edit(STORY, w, st)
+    assert word in {"Ilse", "Teodor", "Then", "Varnholm"} and word not in edited.split()
+    assert edited == re.sub(rf"\b{word}\b", compare.COMMON_WORD, STORY)
+    best = max((k for k in range(len(w)) if w.text[k] in {"Ilse", "Teodor", "Then", "Varnholm"}),
+               key=lambda k: st.span[:, k].max())
+    assert word == w.text[best]
+    assert compare.default_edit(". ,", *(lambda x: (x, words.word_stats(trace(tiny_model(seed=1), ". ,"), x)))(
+        words.split_words(np.frombuffer(b". ,", np.uint8)))) is None
+
+
+def test_familiarity_from_the_model_card():
+    card = "# m\n\n## Results (held-out data)\n\n- bits: 1.7606\n- error: 0.37\n"
+    assert familiarity.test_bits_from_card(card) == pytest.approx(1.7606)
+    assert familiarity.test_bits_from_card("# no results\n- bits: 3") is None
+    assert familiarity.test_bits_from_card(None) is None
+    assert familiarity.familiarity(2.3, 1.76).level == familiarity.FAMILIAR
+    assert familiarity.familiarity(3.2, 1.76).level == familiarity.HARDER
+    far = familiarity.familiarity(4.8, 1.76)
+    assert far.level == familiarity.FOREIGN and "4.80" in far.message and "1.76" in far.message
