@@ -37,7 +37,7 @@ def cue_report(trace, ep: Episode) -> list[dict]:
         d = int(trace.dropped_at[l, c])
         rows.append({
             "layer": l, "cue span": round(float(trace.spans[l, c]), 1), "span needed": q - c,
-            "cue mask at query": round(float(mask[l, c]), 3),
+            "cue seen at the query": round(float(mask[l, c]), 3),
             "cue dropped at": "never" if d < 0 else str(d),  # one type per column (Arrow)
             "median distractor span": round(float(np.median(distractors[l])), 1) if distractors.size else None,
         })

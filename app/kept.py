@@ -10,7 +10,9 @@ from .text_views import word_strip
 from .words import Words, WordStats, longest_kept, word_stats
 
 
-def left_label(left_at: int) -> str:
+def left_label(left_at: int, short: bool = False) -> str:
+    if short:
+        return "held to the end" if left_at < 0 else f"gone at {left_at:,}"
     return "still held at the end" if left_at < 0 else f"gone at byte {left_at:,}"
 
 
@@ -33,9 +35,9 @@ def longest_table_html(words: Words, stats: WordStats, n: int = 10, font_size: i
                 cells.append("<td></td>")
                 continue
             k = col[rank]
-            detail = f"byte {k.position:,}, {left_label(k.left_at)}"
+            detail = f"byte {k.position:,} · {left_label(k.left_at, short=True)}"
             if k.occurrences > 1:
-                detail += f", {k.occurrences}x in the text"
+                detail += f" · {k.occurrences}x"
             cells.append(f'<td><b>{html.escape(k.word)}</b> {steps(k.span)}'
                          f'<div class="es-detail">{html.escape(detail)}</div></td>')
         rows.append(f"<tr><td class='es-rank'>{rank + 1}</td>{''.join(cells)}</tr>")
@@ -48,7 +50,14 @@ def longest_table_html(words: Words, stats: WordStats, n: int = 10, font_size: i
              ".es-longest .es-rank{color:#888}</style>")
     return (f'<div class="es-longest">{style}<table><tr><th></th>{head}</tr>{"".join(rows)}</table>'
             '<div class="es-detail">Span: how many steps (bytes) the model keeps the word, the longest over its '
-            "bytes. Each word is listed once, at its longest-kept place.</div></div>")
+            "bytes. Each word is listed once, at its longest-kept place: where it starts, when it left the cache, "
+            "and how often it occurs.</div></div>")
+
+
+def coloured_spans(words: Words, stats: WordStats) -> np.ndarray:
+    """Layers x W spans of the pieces a strip colours (words and marks); NaN for spaces, which stay plain, so a
+    colour scale runs over what is drawn."""
+    return np.where(words.kind != "space", stats.span, np.nan)
 
 
 def word_titles(words: Words, stats: WordStats, layer: int) -> list[str]:

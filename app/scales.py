@@ -33,6 +33,8 @@ def scale_values(values, mode: str) -> Scaled:
         raise ValueError(f"unknown colour scale {mode!r}; choose one of {', '.join(SCALES)}")
     v = np.asarray(values, float)
     n = v.shape[0]
+    if v.size and np.isnan(v).all(axis=1).any():  # a row with nothing to colour (only spaces): draw it as 0
+        v = np.where(np.isnan(v).all(axis=1, keepdims=True), 0.0, v)
     top = max(1.0, float(np.nanmax(v))) if v.size else 1.0
     if mode == "per layer":
         lo = np.nanmin(v, axis=1) if v.size else np.zeros(n)

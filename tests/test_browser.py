@@ -35,12 +35,6 @@ def page(server):
         browser.close()
 
 
-def first_x(page) -> str:
-    """First x label of the first heatmap on the page, read from plotly's own data."""
-    return page.evaluate("() => { const g = document.querySelector('.js-plotly-plot');"
-                         " return g && g.data ? String(g.data[0].x[0]) : null; }")
-
-
 def pick(page, label: str, option: str) -> None:
     """Choose an option of a Streamlit selectbox by its label."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
@@ -50,24 +44,30 @@ def pick(page, label: str, option: str) -> None:
 
 
 def test_text_page_in_a_real_browser(page):
-    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot').data", timeout=30_000)
-    assert first_x(page) == "0:I"
-    page.screenshot(path=str(ARTIFACTS / "01-heatmap-example.png"))
+    page.wait_for_selector(".es-longest", timeout=60_000)  # the default view: what each layer kept
+    page.wait_for_selector(".es-strips", timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "01-what-each-layer-kept-example.png"))
 
-    # paste text, commit with Ctrl+Enter, wait for the new heatmap
+    # paste text, commit with Ctrl+Enter, wait for its strips: the literal characters show, nothing runs
     page.get_by_text("Type or paste", exact=True).click()
     box = page.get_by_label("Text (Ctrl+Enter to apply)")
     box.fill(EVIL)
     box.press("Control+Enter")
+    page.wait_for_function("() => { const s = document.querySelector('.es-strips');"
+                           " return s && s.innerText.includes('hello'); }", timeout=60_000)
+    strips = page.locator(".es-strips").first
+    assert EVIL in strips.inner_text().replace("\n", "")
+    assert page.locator(".es-strips img, .es-strips script, .es-longest img, .es-longest script").count() == 0
+
+    page.get_by_text("Span heatmap", exact=True).click()
     page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot');"
                            " return g && g.data && g.data[0].x[0] === '0:<'; }", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "02-heatmap-pasted.png"))
 
     # text coloured by span: the literal characters show, nothing runs
     page.get_by_text("Text by span", exact=True).click()
+    page.wait_for_selector(".es-strips span[title^='byte 0:']", timeout=30_000)  # byte by byte
     strips = page.locator(".es-strips").first
-    strips.wait_for(timeout=30_000)
     assert EVIL in strips.inner_text().replace("\n", "")
     assert page.locator(".es-strips img, .es-strips script").count() == 0
     strips.screenshot(path=str(ARTIFACTS / "03-text-by-span.png"))
@@ -118,11 +118,11 @@ def test_other_pages_render(page, server):
 
 def test_presenter_mode(page, server):
     page.goto(server, wait_until="domcontentloaded")
-    _wait_for_charts(page)
+    page.wait_for_selector(".es-longest", timeout=60_000)
     page.get_by_text("Presenter mode", exact=True).click()
     page.get_by_role("button", name="Bookmark this view").click()
-    page.wait_for_url("**bm=text.0.0**", timeout=30_000)
-    _wait_for_charts(page)
+    page.wait_for_url("**bm=text.0.8**", timeout=30_000)  # view 8: "What each layer kept"
+    page.wait_for_selector(".es-longest", timeout=60_000)
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "20-presenter.png"))
 

@@ -4,15 +4,18 @@ import streamlit as st
 from app import loading, ui
 
 HOW_IT_WORKS = """
-**How Expire-Span works.** A Transformer-XL-style model reads its input block by block and keeps, in
-every layer, a cache of the hidden states of earlier tokens so later tokens can attend to them.
-Expire-Span (Sukhbaatar et al., ICML 2021) adds one small linear predictor per layer that gives each
-memory a span e = L · sigmoid(w·h + b), up to a maximum L. A query t can see memory i only while its
-age t − i is within the span; past it, a soft mask fades the memory out over a ramp of R steps,
-m = clamp(1 + (e − (t − i)) / R, 0, 1), so the span stays differentiable. An auxiliary loss on the
-ramp pushes spans down, so the model learns to keep only what later predictions need, and memories
-whose mask has reached zero are dropped from the cache in whole blocks. The result: long memory for
-the few tokens that matter (a rare name, a cue), short memory for the rest, and a much smaller cache.
+**How Expire-Span works.** The model reads its input a block at a time. In every layer it keeps a memory of
+each earlier token (that token's hidden state), so later tokens can look back at it. Expire-Span (Sukhbaatar
+et al., ICML 2021) adds one small predictor per layer that decides, for every memory, how long to keep it:
+its **span**, in steps (tokens), up to a maximum for the model. While a memory is younger than its span, later
+tokens see it fully; past its span it fades out over a short ramp (a fixed number of steps), and once it has
+faded completely it is thrown out of the cache, in whole blocks. During training a small penalty on long spans
+teaches the model to keep only what later predictions need: a rare name or a cue lives long, most of the rest
+fades quickly, and the cache stays small.
+
+*In symbols (paper, section 3):* memory i gets span e = L · sigmoid(w·h + b), where h is its hidden state and L
+the maximum span; a query at step t sees it with weight m = clamp(1 + (e − (t − i)) / R, 0, 1), where t − i is
+the memory's age and R the length of the ramp.
 """
 
 st.title("About the model")

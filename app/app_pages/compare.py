@@ -42,7 +42,7 @@ if mode == "Two layers":
               cols[1].selectbox("Right layer", layers, len(layers) - 1, key="cmp_layer_b")]
     stop = min(len(tr.tokens), figures.MAX_WINDOW)
     vmax = figures.colour_max(tr)
-    ui.html_block(legend(vmax, f"predicted span (steps; L = {tr.max_span})"))
+    ui.html_block(legend(vmax, f"span in steps (how long the model keeps each byte; at most {tr.max_span:,})"))
     for col, layer in zip(cols, chosen):
         with col:
             ui.html_block(strips_html([(f"layer {layer}", text_strip(tr.tokens, tr.spans[layer], vmax, 0, stop))],

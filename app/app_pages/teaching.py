@@ -36,7 +36,7 @@ m2.metric("Model's answer at the query", guess, delta="right" if ok else "wrong"
           delta_color="green" if ok else "red", delta_arrow="off")
 m3.metric("Probability of the true cue", f"{p_true:.2f}")
 rows = cue_report(tr, ep)
-kept = [r["layer"] for r in rows if r["cue mask at query"] > 0]
+kept = [r["layer"] for r in rows if r["cue seen at the query"] > 0]
 st.markdown(f"The cue is **{'still held' if kept else 'gone'}** at the query"
             + (f" in layer(s) {', '.join(map(str, kept))}." if kept else "."))
 if ok and not kept:
@@ -46,6 +46,7 @@ if ok and not kept:
 fig = task_figures.corridor_spans(tr, ep.cue_pos, ep.query_pos)
 ui.chart(fig, key="corridor_spans")
 st.dataframe(pd.DataFrame(rows), hide_index=True)
-st.caption(f"Max span L = {tr.max_span}, ramp R = {tr.ramp}. A memory is still seen at the query while its "
-           "span covers the distance to it (plus the ramp, fading).")
+st.caption(f"Span: how many steps the model keeps a memory (at most {tr.max_span:,} for this model); past its span "
+           f"a memory fades out over {tr.ramp} steps. The query still sees the cue while the cue's span covers the "
+           "distance between them, and partly while it fades: \"seen at the query\" is how much (1 = fully).")
 ui.export_section(tr, fig, "corridor", dict(checkpoint=name, length=length, seed=int(seed)), text=False)

@@ -113,7 +113,7 @@ if view == "What each layer kept":
         mattered.caption("Measuring: a second run with the memory cut to a quarter...")
     c1, c2 = st.columns([2, 3])
     scale = pick_scale(c1)
-    scaled = scale_values(stats.span, scale)
+    scaled = scale_values(kept.coloured_spans(words, stats), scale)
     hi = min(stop, start + TEXT_WINDOW)
     legend = "" if scale == "per layer" else scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
     c2.html(legend + '<span class="es-legend"> &nbsp;A word\'s colour is its span, the longest over its bytes; '
@@ -132,7 +132,8 @@ if view == "What each layer kept":
         rows = kept.word_rises(tr, cut, words)
         with mattered.container():
             if rows:
-                st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)))
+                st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)),
+                             column_order=["word", "extra bits", "last seen", "at byte"])
                 st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. "
                            "A word whose loss rises needed something said long before, often its own earlier "
                            "mention (the paper's Figure 9).")

@@ -1,0 +1,79 @@
+"""The first screen with the shipped text model, in a real browser at 1400 x 1000: a pasted story of about
+800 bytes with invented names shows, without scrolling or hovering, which words each layer kept longest.
+Screenshots land in tests/artifacts/ (ignored by git)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.browser import CHROMIUM, ROOT, launch_chromium, streamlit_app
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+STORY = (ROOT / "assets" / "examples" / "ferry-to-varnholm.txt").read_text(encoding="utf-8")
+CHECKPOINT = ROOT / "checkpoints" / "text"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
+pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install -y chromium"),
+              pytest.mark.skipif(not (CHECKPOINT / "model.safetensors").exists(), reason="no shipped text model")]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    with streamlit_app(log, {"EXPIRE_SPAN_CHECKPOINTS": str(ROOT / "checkpoints")}) as url, \
+            sync_api.sync_playwright() as p:
+        browser = launch_chromium(p)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.goto(url, wait_until="domcontentloaded")
+        yield pg
+        browser.close()
+
+
+def test_a_pasted_story_shows_the_longest_kept_words_on_the_first_screen(page):
+    from model import ExpireSpanLM, trace
+
+    from app.words import longest_kept, split_words, word_stats
+
+    page.wait_for_selector(".es-longest", timeout=120_000)
+    page.get_by_text("Type or paste", exact=True).click()
+    box = page.get_by_label("Text (Ctrl+Enter to apply)")
+    box.fill(STORY)
+    box.press("Control+Enter")
+    page.wait_for_function("() => { const s = document.querySelector('.es-strips');"
+                           " return s && s.innerText.includes('Do not trust Brandt'); }", timeout=120_000)
+    page.get_by_text("Where memory mattered", exact=False).first.wait_for(timeout=30_000)
+    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=120_000)  # filled in after the view
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "40-story-first-screen.png"))
+
+    # the table of longest-kept words: every layer has words, and its first rows are inside the first screen
+    model = ExpireSpanLM.from_pretrained(CHECKPOINT)
+    tr = trace(model, STORY)
+    words = split_words(tr.tokens)
+    stats = word_stats(tr, words)
+    table = page.locator(".es-longest table")
+    headers = table.locator("th").all_inner_texts()
+    assert [h for h in headers if h] == [f"layer {l}" for l in range(tr.n_layers)]
+    rows = table.locator("tr")
+    assert rows.count() == 11  # a header and ten ranks
+    for rank in range(1, 4):
+        box = rows.nth(rank).bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 1000, f"rank {rank} is below the fold"
+        cells = rows.nth(rank).locator("td").all_inner_texts()[1:]
+        expected = [longest_kept(words, stats, l, 10)[rank - 1].word for l in range(tr.n_layers)]
+        assert [c.split()[0] for c in cells] == expected
+    assert "Varnholm" in table.inner_text() or "Markoff" in table.inner_text()
+
+    # the heatmap view names its axes and labels word starts with words
+    page.get_by_text("Span heatmap", exact=True).click()
+    page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot');"
+                           " return g && g.layout && g.layout.xaxis.title && g.layout.xaxis.ticktext; }",
+                           timeout=60_000)
+    layout = page.evaluate("() => { const l = document.querySelector('.js-plotly-plot').layout;"
+                           " return [l.xaxis.title.text, l.yaxis.title.text, l.xaxis.ticktext]; }")
+    assert layout[0].startswith("the text") and layout[1] == "layer"
+    assert set(layout[2]) <= {w if len(w) <= 14 else w[:13] + "…" for w in words.text}
+    page.screenshot(path=str(ARTIFACTS / "41-story-heatmap.png"))
+    assert np.isfinite(tr.spans).all() and page.get_by_text("Traceback").count() == 0
