@@ -1,6 +1,110 @@
-"""Object collision: the model's answer to each question and whether the answering collision's memory
-survived until the question was asked."""
+"""Object collision: the model's answer to each question, how often it is right along the sequence, and
+whether the answering collision's memory survived until the question was asked. Plain functions (no
+Streamlit), shared by the page and by bench/collision_accuracy.py."""
+import html
+import re
+
 import numpy as np
+
+from model.tasks import collision
+
+QUADRANTS = {1: "top left", 2: "top right", 3: "bottom left", 4: "bottom right"}
+CHANCE = 0.25  # four quadrants; the model is scored only where the pair has collided before
+# Colour k of the task is drawn as PALETTE[k] and named COLOUR_NAMES[k]: the first eight are the Okabe-Ito
+# colours (told apart with the common colour-vision deficiencies); numbers on the markers settle the rest.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+           "#911EB4", "#9A6324", "#808080", "#800000", "#808000", "#000075", "#AAFFC3", "#FABED4"]
+COLOUR_NAMES = ["blue", "orange", "green", "pink", "sky blue", "red", "yellow", "black",
+                "purple", "brown", "grey", "maroon", "olive", "navy", "mint", "light pink"]
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
+
+
+def md_escape(text) -> str:
+    """Any text (a file's contents, a typed name) made safe to show in Streamlit markdown: every markdown
+    character backslash-escaped and line breaks turned into spaces, so it shows as typed."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).splitlines()))
+
+
+def colour_hex(c: int) -> str:
+    return PALETTE[int(c) % len(PALETTE)]
+
+
+def colour_name(c: int) -> str:
+    return COLOUR_NAMES[int(c) % len(COLOUR_NAMES)]
+
+
+def text_colour(c: int) -> str:
+    """Black or white, whichever reads better on colour c's marker."""
+    r, g, b = (int(colour_hex(c)[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "white"
+
+
+def quadrant_cells(config) -> dict[int, tuple[range, range]]:
+    """Answer 1..4 -> (rows, columns) of that quadrant, read off the task's own quadrant rule."""
+    rows = {h: [r for r in range(config.grid) if int(collision.quadrant(config, r, 0)) // 2 == h] for h in (0, 1)}
+    cols = {h: [c for c in range(config.grid) if int(collision.quadrant(config, 0, c)) % 2 == h] for h in (0, 1)}
+    return {1 + 2 * h + v: (range(rows[h][0], rows[h][-1] + 1), range(cols[v][0], cols[v][-1] + 1))
+            for h in (0, 1) for v in (0, 1)}
+
+
+def _span(r: range) -> str:
+    return f"{r.start}" if len(r) == 1 else f"{r.start}–{r.stop - 1}"
+
+
+def quadrant_note(config) -> str:
+    """The quadrants in words (markdown), numbered as the answers are."""
+    parts = [f"**{q}** {QUADRANTS[q]} (rows {_span(rows)}, columns {_span(cols)})"
+             for q, (rows, cols) in quadrant_cells(config).items()]
+    return ("**Quadrants.** The grid is cut into four quadrants, numbered as the answers are: "
+            + ", ".join(parts) + ". Row 0 is the top row and column 0 the left one; the dashed lines are the "
+            "borders.")
+
+
+def colour_legend_html(config) -> str:
+    """A row of swatches, one per colour of the task: the marker as drawn, its number and its name."""
+    items = []
+    for c in range(config.colours):
+        items.append(
+            f'<span style="display:inline-flex;align-items:center;margin-right:1.2em">'
+            f'<span style="display:inline-block;width:1.6em;height:1.6em;line-height:1.6em;border-radius:50%;'
+            f'text-align:center;font-weight:bold;background:{colour_hex(c)};color:{text_colour(c)};'
+            f'border:1px solid black">{c}</span>&nbsp;colour {c} ({html.escape(colour_name(c))})</span>')
+    return ('<div><b>Colours.</b> Each particle is drawn in its colour with the colour\'s number on it, the '
+            'same numbers the questions use: ' + "".join(items) + '<span style="display:inline-flex;'
+            'align-items:center"><span style="display:inline-block;width:1.6em;height:1.6em;'
+            'border:3px solid black"></span>&nbsp;a black square around a cell: two particles in it, a collision'
+            '</span>'
+            '<br><b>p0, p1, ...</b> beside a disc: the particle\'s number. Order counts in a question: its first '
+            'colour is the lower-numbered particle\'s, so "p0 in colour 0 and p1 in colour 1" is a different '
+            'question from "p0 in colour 1 and p1 in colour 0".</div>')
+
+
+def pair_words(config, a: int, b: int, names: bool = True) -> str:
+    """The asked pair in words. Order counts: the first colour is the lower-numbered particle's."""
+    def say(c):
+        return f"colour {c} ({colour_name(c)})" if names else f"colour {c}"
+    if config.particles == 2:
+        return f"p0 in {say(a)} and p1 in {say(b)}"
+    return f"a particle in {say(a)} and a higher-numbered particle in {say(b)}"
+
+
+def frame_story(trace, seq, frame: int) -> list[str]:
+    """What happens at a frame, in words (markdown lines): the question, the true answer and the model's."""
+    a, b = (int(c) for c in seq.questions[frame])
+    lines = [f"**Question at frame {frame}:** where did {pair_words(seq.config, a, b)} last collide?"]
+    if seq.labels[frame] > 0:
+        guess, truth = int(trace.predictions[question_position(seq, frame)]), int(seq.labels[frame])
+        back = frame - int(seq.answer_frames[frame])
+        when = ("in this very frame" if back == 0 else
+                f"at frame {int(seq.answer_frames[frame])}, {back * seq.frame_len:,} tokens back")
+        lines.append(f"True answer: quadrant **{quadrant_name(truth)}** (their last collision: {when}).")
+        lines.append(f"Model's answer: quadrant **{quadrant_name(guess)}**, "
+                     + (":green[**right**]." if guess == truth else ":red[**wrong**]."))
+    else:
+        lines.append("They have not collided yet, so there is no answer: this question is not scored.")
+    if seq.collisions[frame]:
+        lines.append("**A collision happens in this frame** (the black square on the grid).")
+    return lines
 
 
 def question_position(seq, frame: int) -> int:
@@ -8,9 +112,54 @@ def question_position(seq, frame: int) -> int:
     return frame * seq.frame_len + seq.frame_len - 1
 
 
+def quadrant_name(label: int) -> str:
+    """'2 (top right)' for a label 1..4; the bare number for anything else (a model may answer another id)."""
+    label = int(label)
+    return f"{label} ({QUADRANTS[label]})" if label in QUADRANTS else str(label)
+
+
+def scored(trace, seq) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every scored question: (frame, true quadrant 1..4, model's answer), as int64 arrays."""
+    frames = np.flatnonzero(seq.labels > 0)
+    guess = trace.predictions[frames * seq.frame_len + seq.frame_len - 1]
+    return frames.astype(np.int64), seq.labels[frames].astype(np.int64), np.asarray(guess, dtype=np.int64)
+
+
+def accuracy(trace, seq) -> tuple[int, int]:
+    """(answered right, scored questions) over the whole sequence."""
+    _, truth, guess = scored(trace, seq)
+    return int((truth == guess).sum()), len(truth)
+
+
+def accuracy_by_part(trace, seq, parts: int = 4) -> list[dict]:
+    """The sequence cut into `parts` equal runs of frames (the last takes the remainder); per run: its first
+    and last frame, scored questions, right answers, the share right (None when nothing is scored), how many
+    different collision frames answer its questions and the median distance back to them in tokens."""
+    frames, truth, guess = scored(trace, seq)
+    edges = [seq.n_frames * k // parts for k in range(parts + 1)]
+    out = []
+    for k in range(parts):
+        lo, hi = edges[k], edges[k + 1]
+        inside = (frames >= lo) & (frames < hi)
+        n, right = int(inside.sum()), int((truth[inside] == guess[inside]).sum())
+        back = (frames[inside] - seq.answer_frames[frames[inside]]) * seq.frame_len
+        out.append({"part": k + 1, "first frame": lo, "last frame": hi - 1, "scored": n, "right": right,
+                    "accuracy": right / n if n else None,
+                    "collisions": len(np.unique(seq.answer_frames[frames[inside]])),
+                    "median tokens back": int(np.median(back)) if n else None})
+    return out
+
+
+def next_collision(seq, frame: int, step: int) -> int:
+    """The nearest collision frame after (step 1) or before (step -1) `frame`; `frame` itself if none."""
+    hits = np.flatnonzero(seq.collisions)
+    later = hits[hits > frame] if step > 0 else hits[hits < frame][::-1]
+    return int(later[0]) if len(later) else int(frame)
+
+
 def survived(trace, seq, frame: int, answer_frame: int) -> list[bool]:
-    """Per layer: does any token of the collision frame still have a non-zero mask at the question
-    (spans, spec 3.2) and not yet left the cache (dropped_at)?"""
+    """Per layer: does any token of the collision frame still have a non-zero memory mask at the question
+    (its span reaches that far, the ramp included) and not yet left the cache (dropped_at)?"""
     q = question_position(seq, frame)
     pos = np.arange(answer_frame * seq.frame_len, (answer_frame + 1) * seq.frame_len)
     mask = np.clip(1 + (trace.spans[:, pos] - (q - pos)) / trace.ramp, 0, 1)
@@ -18,8 +167,9 @@ def survived(trace, seq, frame: int, answer_frame: int) -> list[bool]:
     return [bool(x) for x in ((mask > 0) & ~gone).any(axis=1)]
 
 
-def question_rows(trace, seq, limit: int = 500) -> list[dict]:
-    """One row per scored question: true answer, model answer, distance back, survival per layer."""
+def question_rows(trace, seq, limit: int = 5000) -> list[dict]:
+    """One row per scored question (the first `limit`): colours asked, true quadrant, model answer,
+    distance back, survival per layer."""
     rows = []
     for f in np.flatnonzero(seq.labels > 0)[:limit]:
         f, af = int(f), int(seq.answer_frames[f])

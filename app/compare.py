@@ -17,7 +17,8 @@ def align(a: bytes, b: bytes) -> np.ndarray:
     return out
 
 
-COMMON_WORD = "someone"  # what a name is replaced by in the default edit (paper Figure 8: a rare word against a common one)
+# What a name is replaced by in the default edit (paper Figure 8: a rare word against a common one).
+COMMON_WORD = "someone"
 
 
 def default_edit(text: str, words: Words, stats: WordStats) -> tuple[str, str] | None:

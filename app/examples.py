@@ -1,9 +1,8 @@
-"""The example texts shipped in assets/examples/ (pairs for edit-and-compare, like the paper's Figure 8).
-
-Figure 9's example is Matthew 27:5-27 of the World English Bible (public domain), from the corpus's test
-split: "Barabbas" returns about 600 bytes after its previous mention, so with L cut to L/4 = 512 (view "Loss
-in bits") its letters lose most. The novel openings are from Project Gutenberg texts (public domain). The short story with invented names was
-written for this project (CC0): modern prose the text model never saw, with names that return."""
+"""The example texts shipped in assets/examples/ (pairs for edit-and-compare, like the paper's Figure 8). Figure 9's
+example is Matthew 27:5-27 of the World English Bible (public domain), from the corpus's test split: "Barabbas"
+returns about 600 bytes after its previous mention, so with L cut to L/4 = 512 (view "Loss in bits") its letters
+lose most. The novel openings are from Project Gutenberg texts (public domain). The short story with invented names
+was written for this project (CC0): modern prose the text model never saw, with names that return."""
 from pathlib import Path
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"

@@ -1,12 +1,13 @@
-"""Figures for the task models: the corridor (teaching) and the object-collision grid."""
+"""Figures for the task models: the corridor (teaching), and the object-collision grid, accuracy along a
+sequence and spans per frame."""
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from . import collision_view
 from .figures import _layout
 
-PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-           "#fabed4", "#469990", "#dcbeff", "#9a6324", "#800000", "#aaffc3", "#808000", "#000075"]
+PALETTE = collision_view.PALETTE  # colour k of the object-collision task is drawn as PALETTE[k]
 
 
 def corridor_spans(trace, cue_pos: int, query_pos: int) -> go.Figure:
@@ -32,35 +33,103 @@ def corridor_spans(trace, cue_pos: int, query_pos: int) -> go.Figure:
     return _layout(fig, "Corridor: the cue lives, the rest fades", 200 + 220 * trace.n_layers)
 
 
+def _spread(pos: np.ndarray, step: float = 0.3) -> np.ndarray:
+    """Column offsets that set particles sharing a cell side by side (0 for a particle alone in its cell)."""
+    off = np.zeros(len(pos))
+    for cell in np.unique(pos, axis=0):
+        same = np.flatnonzero((pos == cell).all(axis=1))
+        off[same] = (np.arange(len(same)) - (len(same) - 1) / 2) * step
+    return off
+
+
 def collision_grid(seq, frame: int, held=None) -> go.Figure:
-    """The grid at one frame: particles in their colours (numbered), a ring where two collide."""
-    G = seq.config.grid
+    """The grid at one frame. Each particle is a disc in its colour with the colour's number on it (the
+    numbers the questions use), one legend entry per colour of the task, and its number (p0, p1, ...) beside
+    it; particles sharing a cell sit side by side inside a black square (a collision). Dashed lines split the
+    quadrants, each labelled with its answer."""
+    cfg = seq.config
+    G = cfg.grid
     pos, col = seq.positions[frame], seq.colours[frame]
+    size = max(12, min(34, 300 // G))
     fig = go.Figure()
-    fig.add_scatter(x=pos[:, 1], y=pos[:, 0], mode="markers+text", text=[str(p) for p in range(len(pos))],
-                    textposition="middle center", textfont=dict(color="white"), name="particles",
-                    marker=dict(size=28, color=[PALETTE[c % len(PALETTE)] for c in col],
-                                line=dict(width=1, color="black")),
-                    customdata=col, hovertemplate="particle %{text}<br>row %{y}, col %{x}<br>colour %{customdata}"
-                                                  "<extra></extra>")
-    cells, counts = np.unique(pos, axis=0, return_counts=True)
-    hit = cells[counts > 1]
-    if len(hit):
-        fig.add_scatter(x=hit[:, 1], y=hit[:, 0], mode="markers", name="collision",
-                        marker=dict(size=44, color="rgba(0,0,0,0)", line=dict(width=3, color="black")))
-    fig.update_xaxes(range=[-0.5, G - 0.5], dtick=1, title="col", showgrid=True)
-    fig.update_yaxes(range=[G - 0.5, -0.5], dtick=1, title="row", scaleanchor="x")
-    q = seq.questions[frame]
-    return _layout(fig, f"Frame {frame}: question colours ({q[0]}, {q[1]})", 460)
+    cells = collision_view.quadrant_cells(cfg)
+    for q, (rows, cols) in cells.items():  # quadrants 1 and 4 lightly shaded: a checkerboard of four
+        fig.add_shape(type="rect", x0=cols.start - 0.5, x1=cols.stop - 0.5, y0=rows.start - 0.5,
+                      y1=rows.stop - 0.5, layer="below", line_width=0,
+                      fillcolor="rgba(0,0,0,0.06)" if q in (1, 4) else "rgba(0,0,0,0)")
+    corner = {1: (-0.45, -0.45, "bottom right"), 2: (G - 0.55, -0.45, "bottom left"),
+              3: (-0.45, G - 0.55, "top right"), 4: (G - 0.55, G - 0.55, "top left")}
+    fig.add_scatter(x=[corner[q][0] for q in cells], y=[corner[q][1] for q in cells], mode="text", name="quadrants",
+                    text=[f"{q} {collision_view.QUADRANTS[q]}" for q in cells],
+                    textposition=[corner[q][2] for q in cells], showlegend=False, hoverinfo="skip",
+                    textfont=dict(size=max(11, size // 2 + 2), color="rgba(0,0,0,0.45)"))
+    x = pos[:, 1] + _spread(pos)
+    for c in range(cfg.colours):  # one trace per colour (all of them, so the legend always shows every colour)
+        idx = np.flatnonzero(col == c)
+        fig.add_scatter(
+            x=x[idx] if len(idx) else [None], y=pos[idx, 0] if len(idx) else [None], mode="markers+text",
+            name=f"colour {c} ({collision_view.colour_name(c)})", text=[str(c)] * len(idx),
+            textposition="middle center", textfont=dict(color=collision_view.text_colour(c), size=size // 2 + 2),
+            marker=dict(size=size, color=collision_view.colour_hex(c), line=dict(width=1, color="black")),
+            customdata=np.stack([idx, pos[idx, 0], pos[idx, 1]], axis=1) if len(idx) else None,
+            hovertemplate=f"particle %{{customdata[0]}}, colour {c}<br>row %{{customdata[1]}}, "
+                          "column %{customdata[2]}<extra></extra>")
+    first = np.array([not (pos[:i] == pos[i]).all(axis=1).any() for i in range(len(pos))])
+    fig.add_scatter(x=x, y=pos[:, 0] + np.where(first, -0.33, 0.33), mode="text", name="particle numbers",
+                    text=[f"p{i}" for i in range(len(pos))], showlegend=False, hoverinfo="skip",
+                    textfont=dict(size=max(10, size // 2), color="black"), cliponaxis=False)
+    found, counts = np.unique(pos, axis=0, return_counts=True)
+    sx, sy = [], []  # a black square around every cell holding two or more particles
+    for r, c in found[counts > 1]:
+        sx += [c - 0.47, c + 0.47, c + 0.47, c - 0.47, c - 0.47, None]
+        sy += [r - 0.47, r - 0.47, r + 0.47, r + 0.47, r - 0.47, None]
+    fig.add_scatter(x=sx or [None], y=sy or [None], mode="lines", name="collision: two particles in one cell",
+                    line=dict(width=4, color="black"), hoverinfo="skip")
+    fig.add_hline(y=cells[1][0].stop - 0.5, line=dict(dash="dash", color="black", width=1))  # quadrant borders
+    fig.add_vline(x=cells[1][1].stop - 0.5, line=dict(dash="dash", color="black", width=1))
+    fig.update_xaxes(range=[-0.5, G - 0.5], dtick=1, title="column", showgrid=False, zeroline=False,
+                     constrain="domain")
+    fig.update_yaxes(range=[G - 0.5, -0.5], dtick=1, title="row", showgrid=False, zeroline=False,
+                     scaleanchor="x", constrain="domain")
+    for k in range(G + 1):  # cell borders
+        fig.add_shape(type="line", x0=k - 0.5, x1=k - 0.5, y0=-0.5, y1=G - 0.5, layer="below",
+                      line=dict(color="rgba(0,0,0,0.15)", width=1))
+        fig.add_shape(type="line", y0=k - 0.5, y1=k - 0.5, x0=-0.5, x1=G - 0.5, layer="below",
+                      line=dict(color="rgba(0,0,0,0.15)", width=1))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+    a, b = (int(c) for c in seq.questions[frame])
+    return _layout(fig, f"Frame {frame}: where did {collision_view.pair_words(cfg, a, b, names=False)} last collide?",
+                   520)
+
+
+def accuracy_by_part(parts: list[dict], chance: float = collision_view.CHANCE) -> go.Figure:
+    """Share of scored questions answered right in each part of the sequence (collision_view.accuracy_by_part),
+    with the number behind each bar and a dashed line at chance."""
+    names = [("quarter" if len(parts) == 4 else "part") + f" {p['part']}<br>frames {p['first frame']:,}–"
+             f"{p['last frame']:,}" for p in parts]
+    y = [0.0 if p["accuracy"] is None else 100 * p["accuracy"] for p in parts]
+    text = ["nothing scored" if p["accuracy"] is None else f"{p['accuracy']:.0%} ({p['right']:,} of {p['scored']:,})"
+            for p in parts]
+    fig = go.Figure(go.Bar(x=names, y=y, text=text, textposition="outside", name="answered right",
+                           marker_color="#0072B2", hovertemplate="%{x}<br>%{text}<extra></extra>"))
+    fig.add_hline(y=100 * chance, line=dict(dash="dash", color="crimson", width=2),
+                  annotation_text=f"chance: {chance:.0%} (a guess among four quadrants)",
+                  annotation_position="top left", annotation_font_color="crimson",
+                  annotation_bgcolor="rgba(255,255,255,0.85)")
+    fig.update_yaxes(range=[0, 110], title="answered right (%)", ticksuffix="%")
+    return _layout(fig, "Share of the scored questions answered right, by " + ("quarter" if len(parts) == 4 else "part")
+                   + " of the sequence", 380)
 
 
 def spans_per_frame(trace, frame_len: int) -> go.Figure:
-    """Layers x frames: mean span of each frame's tokens."""
+    """Layers x frames: mean span of each frame's tokens (how many tokens later they are still remembered)."""
     n = len(trace.tokens) // frame_len
     z = trace.spans[:, :n * frame_len].reshape(trace.n_layers, n, frame_len).mean(-1)
     fig = go.Figure(go.Heatmap(z=z.astype(np.float32), x=np.arange(n), y=[f"layer {l}" for l in range(trace.n_layers)],
-                               colorscale="Viridis", zmin=0, zmax=trace.max_span, colorbar=dict(title="span"),
-                               hovertemplate="frame %{x}<br>%{y}<br>mean span %{z:.0f}<extra></extra>"))
+                               colorscale="Viridis", zmin=0, zmax=trace.max_span,
+                               colorbar=dict(title="span<br>(tokens)"),
+                               hovertemplate="frame %{x}<br>%{y}<br>mean span %{z:.0f} tokens<extra></extra>"))
     fig.update_xaxes(title="frame")
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Mean span of each frame's tokens", 180 + 45 * trace.n_layers)
+    return _layout(fig, "How long each frame is remembered: mean span of its tokens, per layer",
+                   180 + 45 * trace.n_layers)

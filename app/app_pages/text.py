@@ -67,9 +67,9 @@ with left:
                f"({tr.mean_kept / tr.max_span:.0%}) a layer on average"]
     if text_bits is not None:
         summary.append(f"**{text_bits:.2f}** bits per byte")
-    st.markdown(" · ".join(summary), help=f"A memory is one byte's state in one layer. A fixed-memory model (Transformer-XL) "
-                f"with the same limit would keep {tr.max_span:,} in every layer. Bits per byte: the model's average "
-                "surprise at each byte of this text (lower is better).")
+    st.markdown(" · ".join(summary), help="A memory is one byte's state in one layer. A fixed-memory model "
+                f"(Transformer-XL) with the same limit would keep {tr.max_span:,} in every layer. Bits per byte: the "
+                "model's average surprise at each byte of this text (lower is better).")
 with right:
     with st.expander("How to read this", expanded=not st.session_state.get("_read_howto")):
         st.markdown(kept.how_to_read(tr))
@@ -167,7 +167,8 @@ elif view == "Text by span":
         labels = [mode]
     scaled = scale_values(values, scale)
     if scale == "per layer":
-        labels = [f"{lab} (colours from {scaled.lo[k]:,.1f} to {scaled.hi[k]:,.1f} steps)" for k, lab in enumerate(labels)]
+        labels = [f"{lab} (colours from {scaled.lo[k]:,.1f} to {scaled.hi[k]:,.1f} steps)"
+                  for k, lab in enumerate(labels)]
         legend = ""
     else:
         legend = scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
