@@ -60,14 +60,17 @@ def coloured_spans(words: Words, stats: WordStats) -> np.ndarray:
     return np.where(words.kind != "space", stats.span, np.nan)
 
 
-def word_titles(words: Words, stats: WordStats, layer: int) -> list[str]:
-    """Hover text of every piece in one layer: the word, its span (longest and mean), when it left, its loss."""
-    out = []
-    for w in range(len(words)):
+def word_titles(words: Words, stats: WordStats, layer: int, start: int = 0, stop: int | None = None) -> dict:
+    """Hover text of the pieces starting in [start, stop) in one layer, by piece index: the word, its span
+    (longest and mean), how long it was kept and when it left, its loss."""
+    stop = int(words.stop[-1]) if stop is None and len(words) else (stop or 0)
+    first, last = np.searchsorted(words.start, [start, stop])
+    out = {}
+    for w in range(first, last):
         bits = "" if np.isnan(stats.bits[w]) else f"; loss {stats.bits[w]:.1f} bits"
-        out.append(f"{words.text[w]!r} at byte {words.start[w]:,}: span {steps(stats.span[layer, w])} steps "
-                   f"(mean over its bytes {steps(stats.mean_span[layer, w])}); kept {stats.kept[layer, w]:,} "
-                   f"steps, {left_label(int(stats.left_at[layer, w]))}{bits}")
+        out[w] = (f"{words.text[w]!r} at byte {words.start[w]:,}: span {steps(stats.span[layer, w])} steps "
+                  f"(mean over its bytes {steps(stats.mean_span[layer, w])}); kept {stats.kept[layer, w]:,} "
+                  f"steps, {left_label(int(stats.left_at[layer, w]))}{bits}")
     return out
 
 
@@ -79,7 +82,8 @@ def layer_rows(words: Words, stats: WordStats, scaled: Scaled, start: int, stop:
         label = f"layer {layer}"
         if scaled.mode == "per layer":
             label += f" (colours from {steps(scaled.lo[layer])} to {steps(scaled.hi[layer])} steps)"
-        rows.append((label, word_strip(words, scaled.fraction[layer], start, stop, word_titles(words, stats, layer))))
+        rows.append((label, word_strip(words, scaled.fraction[layer], start, stop,
+                                         word_titles(words, stats, layer, start, stop))))
     return rows
 
 

@@ -129,6 +129,6 @@ def export_section(trace, fig, name: str, meta: dict, text: bool = True, page: t
             with c3:
                 download_figure(fig, name, key=f"dl_fig_{name}")
         elif page is not None:
-            c3.download_button("View as HTML", view_html(*page), file_name=f"{name}.html", mime="text/html",
+            c3.download_button("View as HTML", lambda: view_html(*page), file_name=f"{name}.html", mime="text/html",
                                key=f"dl_page_{name}", on_click="ignore")
         st.caption("PNG: use the camera button in a chart's toolbar.")

@@ -55,6 +55,7 @@ DRAWN_HEAD = """([heads, n]) => {
   return null;
 }"""
 FIRST_PLOT = "() => { const g = document.querySelector('.js-plotly-plot'); return g && g.data; }"
+FIRST_VIEW = ".es-strips"  # the Text page's default view ("What each layer kept") is HTML, not a chart
 
 
 # --- texts ---------------------------------------------------------------------------------------
@@ -132,7 +133,9 @@ class Session:
         self.context = await self.browser.new_context(viewport={"width": 1400, "height": 1800})
         self.page = await self.context.new_page()
         await self.page.goto(self.url, wait_until="domcontentloaded")
-        await self.page.wait_for_function(FIRST_PLOT, timeout=self.timeout_ms)  # model and example traced
+        await self.page.wait_for_selector(FIRST_VIEW, timeout=self.timeout_ms)  # model and example traced
+        await self.page.get_by_text("Span heatmap", exact=True).click()  # pastes are timed to the heatmap drawn
+        await self.page.wait_for_function(FIRST_PLOT, timeout=self.timeout_ms)
         await self.page.get_by_text("Type or paste", exact=True).click()
         self.box = self.page.get_by_label("Text (Ctrl+Enter to apply)")
         await self.box.wait_for(timeout=self.timeout_ms)
