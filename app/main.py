@@ -8,7 +8,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import presenter  # noqa: E402
+from app import loading, presenter  # noqa: E402
 
 st.set_page_config(page_title="Expire-Span Explorer", page_icon=":material/hourglass_bottom:", layout="wide")
 PAGES = {
@@ -26,6 +26,8 @@ goto = st.session_state.pop("_goto", None)
 if goto in PAGES and PAGES[goto].url_path != page.url_path:
     st.switch_page(PAGES[goto])
 name = next(k for k, p in PAGES.items() if p.url_path == page.url_path)
+presenter.apply_pending(name, list(loading.list_checkpoints()))
 presenter.sidebar(name)
 presenter.write_url()
+presenter.notice()
 page.run()

@@ -50,6 +50,7 @@ if n_bytes > loading.MAX_INPUT_BYTES:
     if not st.checkbox(f"Cut it to the first {loading.MAX_INPUT_BYTES:,} bytes and trace that", key="cut_long"):
         st.stop()
     text = loading.cut_text(text)
+st.session_state["_text_now"] = text  # a slide made of this view carries the visitor's own text (never the URL)
 
 try:
     tr = state.run_trace(source, text)
