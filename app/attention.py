@@ -16,8 +16,8 @@ from .words import Words
 def read_by(traces, t: int) -> np.ndarray:
     """layers x t: the share of its attention the query at byte t put on each earlier byte 0..t-1, one row per
     trace (one trace per layer, in order). Shares are of the query's whole attention, the mean over heads of each
-    head's weights, so a row sums to 1 together with what went to the start state's zero memories (spec 1.5);
-    a query never reads itself (spec 4.2), and a memory expired or dropped by t gets exactly 0."""
+    head's weights, so a row sums to 1 together with what went to the start state's zero memories (method 1.5);
+    a query never reads itself (method 4.2), and a memory expired or dropped by t gets exactly 0."""
     rows = []
     for trace in traces:
         if trace.attention is None:

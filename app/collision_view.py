@@ -2,6 +2,8 @@
 whether the answering collision's memory survived until the question was asked. Plain functions (no
 Streamlit), shared by the page and by bench/collision_accuracy.py."""
 import html
+import json
+import math
 import re
 
 import numpy as np
@@ -16,6 +18,11 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
            "#911EB4", "#9A6324", "#808080", "#800000", "#808000", "#000075", "#AAFFC3", "#FABED4"]
 COLOUR_NAMES = ["blue", "orange", "green", "pink", "sky blue", "red", "yellow", "black",
                 "purple", "brown", "grey", "maroon", "olive", "navy", "mint", "light pink"]
+# Uploads are capped before parsing (bytes) and before tracing (tokens), as the Text page caps at 50,000 bytes:
+# 80,000 tokens is the longest sequence the page generates (10,000 frames of 8 tokens), about 2 MB of JSON.
+MAX_UPLOAD_BYTES = 2_000_000
+MAX_UPLOAD_TOKENS = 80_000
+_INT_FIELDS = ("grid", "particles", "colours")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 
 
@@ -23,6 +30,44 @@ def md_escape(text) -> str:
     """Any text (a file's contents, a typed name) made safe to show in Streamlit markdown: every markdown
     character backslash-escaped and line breaks turned into spaces, so it shows as typed."""
     return _MARKDOWN.sub(r"\\\1", " ".join(str(text).splitlines()))
+
+
+def parse_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_tokens: int = MAX_UPLOAD_TOKENS):
+    """An uploaded collision sequence, or a ValueError with a one-line reason: too many bytes (checked before
+    parsing), not JSON, nested too deeply, config values of the wrong type, or too many tokens (before tracing)."""
+    if len(data) > max_bytes:
+        raise ValueError(f"the file has {len(data):,} bytes; uploads are limited to {max_bytes:,} bytes "
+                         f"(about {max_tokens // 8:,} frames)")
+    try:
+        d = json.loads(data)
+    except RecursionError:
+        raise ValueError("it is nested too deeply to be a collision sequence") from None
+    except UnicodeDecodeError:
+        raise ValueError("it is not UTF-8 text") from None
+    except ValueError as e:  # JSONDecodeError, and integers of more digits than Python converts
+        if "digits" in str(e):
+            raise ValueError("it holds a number of thousands of digits") from None
+        raise ValueError(f"not valid JSON: {str(e)[:120]}") from None
+    if isinstance(d, dict) and isinstance(d.get("config"), dict):
+        for name in _INT_FIELDS:
+            value = d["config"].get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"bad config: {name} must be a whole number (got {str(value)[:40]})")
+        for name, value in d["config"].items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"bad config: {str(name)[:40]} must be a finite number")
+        if isinstance(d.get("positions"), list) and len(d["positions"]) > collision.MAX_FRAMES:
+            raise ValueError(f"positions must have at most {collision.MAX_FRAMES:,} frames")
+    try:
+        seq = collision.from_json(d)
+    except RecursionError:
+        raise ValueError("it is nested too deeply to be a collision sequence") from None
+    except (TypeError, IndexError, OverflowError) as e:  # anything the task's own checks did not foresee
+        raise ValueError(f"it does not describe a collision sequence ({type(e).__name__})") from None
+    if len(seq.tokens) > max_tokens:
+        raise ValueError(f"the sequence has {len(seq.tokens):,} tokens ({seq.n_frames:,} frames); the page traces "
+                         f"at most {max_tokens:,} tokens ({max_tokens // seq.frame_len:,} frames of this setting)")
+    return seq
 
 
 def colour_hex(c: int) -> str:

@@ -58,7 +58,8 @@ CONTROLS = [
     Control("life_start", "ls", lo=0, hi=MAX_TEXT_BYTES), Control("att_step", "at", lo=1, hi=4096),
     Control("corridor_length", "cl", lo=1, hi=1_000_000), Control("corridor_seed", "cs", lo=0, hi=10_000),
     Control("objects_frames", "of", lo=1, hi=1_000_000), Control("objects_seed", "os", lo=0, hi=10_000),
-    Control("frame", "fr", lo=0, hi=1_000_000), Control("cmp_mode", "cm", ("Two layers", "Two checkpoints")),
+    Control("frame", "fr", lo=0, hi=1_000_000),
+    Control("cmp_mode", "cm", ("Two layers", "Two checkpoints", "Expire-Span against its Transformer-XL baseline")),
     Control("cmp_example", "ce", tuple(EXAMPLES)), Control("cmp_layer_a", "ca", lo=0, hi=64),
     Control("cmp_layer_b", "cb", lo=0, hi=64),
 ]
@@ -109,13 +110,11 @@ def check_control(key: str, value, where: str):
     c = BY_KEY.get(key)
     if c is None:
         raise DeckError(f"{where}: unknown control {key!r}; known: {', '.join(BY_KEY)}")
+    shown = value if isinstance(value, (int, float, bool)) or value is None else str(value)[:40]
     if c.options is not None:
         if not isinstance(value, str) or value not in c.options:
-            shown = value if isinstance(value, (int, float, bool)) or value is None else str(value)[:40]
             raise DeckError(f"{where}: must be one of {', '.join(map(repr, c.options))} (got {shown!r})")
-        return value
-    if isinstance(value, bool) or not isinstance(value, int) or not c.lo <= value <= c.hi:
-        shown = value if isinstance(value, (int, float, bool)) or value is None else str(value)[:40]
+    elif isinstance(value, bool) or not isinstance(value, int) or not c.lo <= value <= c.hi:
         raise DeckError(f"{where}: must be a whole number from {c.lo:,} to {c.hi:,} (got {shown!r})")
     return value
 

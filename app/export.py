@@ -47,8 +47,10 @@ def trace_json(trace, **meta) -> str:
 
 
 def figure_html(fig) -> str:
-    """A self-contained HTML page of the figure that works offline."""
-    return fig.to_html(include_plotlyjs=True, full_html=True)
+    """A self-contained HTML page of the figure that works offline, titled with the figure's title."""
+    page = fig.to_html(include_plotlyjs=True, full_html=True)
+    title = html.escape(str(fig.layout.title.text or "Expire-Span Explorer figure"))
+    return page.replace("<head>", f"<head><title>{title}</title>", 1)
 
 
 def view_html(title: str, body: str) -> str:

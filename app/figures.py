@@ -6,7 +6,7 @@ than a few thousand cells of hover data to the browser.
 import numpy as np
 import plotly.graph_objects as go
 
-from .memory import block_starts, keep_everything, steps_kept
+from .memory import block_starts, held_at, keep_everything, steps_kept
 from .scales import scale_values, ticks
 from .text_views import BYTE_CLASSES, byte_classes, token_labels
 from .words import word_stats
@@ -285,3 +285,47 @@ def layer_scatter(trace, a: int, b: int, text: bool = True) -> go.Figure:
     fig.update_xaxes(title=f"span in layer {a}", range=[0, trace.max_span])
     fig.update_yaxes(title=f"span in layer {b}", range=[0, trace.max_span])
     return _layout(fig, f"Each token's span: layer {a} against layer {b}", 460)
+
+
+VIRIDIS_STOPS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
+ANIMATION_BYTES = 1024  # bytes of the window an exported animation covers (keeps the file under 5 MB)
+
+
+def step_animation(trace, lo: int, hi: int, text: bool = True) -> go.Figure:
+    """What each layer still holds as step t moves through bytes [lo, hi): one frame per block of M steps and
+    a play button, for a standalone file. A cell is how much of that memory step t sees (0-100%); bytes not yet
+    read are light grey. Values are stored as bytes, so 1,024 bytes and 4 layers stay under 5 MB with plotly.js
+    inside."""
+    hi = min(hi, lo + ANIMATION_BYTES, len(trace.tokens))
+    labels = token_labels(trace.tokens, lo, hi, text=text)
+    steps = list(range(lo + trace.block_size, hi, trace.block_size)) + [hi]
+    top = 100 / 101  # 0-100: seen (%); 101: not read yet, drawn light grey above the top of the scale
+    scale = [[top * k / (len(VIRIDIS_STOPS) - 1), c] for k, c in enumerate(VIRIDIS_STOPS)]
+    scale += [[top + 0.001, "#eeeeee"], [1.0, "#eeeeee"]]
+
+    def held(t: int) -> np.ndarray:
+        z = np.full((trace.n_layers, hi - lo), 101, np.uint8)
+        seen = held_at(trace, t)[:, lo:min(t, hi)]
+        z[:, :seen.shape[1]] = np.round(seen * 100).astype(np.uint8)
+        return z
+
+    rows = [f"layer {l}" for l in range(trace.n_layers)]
+    heat = dict(type="heatmap", x=labels, y=rows, colorscale=scale, zmin=0, zmax=101,
+                colorbar=dict(title=dict(text="seen at step t (%)", side="top"), tickvals=[0, 50, 100]),
+                hovertemplate="byte %{x}<br>%{y}<br>seen %{z}%<extra></extra>")
+    fig = go.Figure(go.Heatmap(z=held(steps[0]), **heat))
+    fig.frames = [go.Frame(data=[go.Heatmap(z=held(t))], name=str(t)) for t in steps]
+    play = dict(label="▶ Play", method="animate",
+                args=[None, dict(frame=dict(duration=700, redraw=True), fromcurrent=True)])
+    pause = dict(label="❚❚ Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.25, xanchor="left", buttons=[play, pause])],
+        sliders=[dict(x=0.2, len=0.8, y=-0.2, currentvalue=dict(prefix="step t = "),
+                      steps=[dict(label=str(t), method="animate", args=[[str(t)], dict(mode="immediate")])
+                             for t in steps])])
+    _token_axis(fig, labels)
+    fig.update_yaxes(autorange="reversed", title="layer")
+    fig = _layout(fig, f"What each layer still holds as step t moves from byte {lo:,} to {hi - 1:,}",
+                  260 + 45 * trace.n_layers)
+    fig.update_layout(margin=dict(b=150))
+    return fig

@@ -1,12 +1,13 @@
 """Finding and loading checkpoints, and reading user input, without Streamlit (plain, testable functions)."""
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from model import ExpireSpanConfig, ExpireSpanLM, InputError
+from model import CheckpointError, ExpireSpanConfig, ExpireSpanLM, InputError
 from model.tasks import collision, corridor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,6 +17,7 @@ SHIPPED = ("text", "corridor", "object-collision")
 CORRIDOR_CONFIG = corridor.CorridorConfig(n_cues=4, n_distractors=16, min_length=4, max_length=1400,
                                           log_uniform=True)  # as in configs/corridor.toml
 COLLISION_CONFIGS = (collision.SCALED, collision.DEFAULT)
+HUB_PREFIX = "hub:"  # a source typed into the app's Hub field: a Hub repo id, never a path on the server
 
 
 def checkpoints_dir() -> Path:
@@ -66,33 +68,84 @@ def device_label() -> str:
     return f"CPU ({torch.get_num_threads()} threads)"
 
 
+def hub_source(repo: str) -> str:
+    """The app's source for a typed Hub repo id, checked with huggingface_hub's own validator; a path or
+    anything else that is not a repo id is a CheckpointError (the server's files are never looked at)."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+    try:
+        validate_repo_id(repo)
+    except HFValidationError:
+        raise CheckpointError("that is not a Hugging Face Hub repo id: give owner/name (letters, digits, '-', '_' "
+                              "and '.'), for example facebook/expire-span-enwik8") from None
+    return HUB_PREFIX + repo
+
+
+def hub_repo(source: str) -> str | None:
+    """The repo id of a Hub source, else None (a checkpoint folder)."""
+    return source[len(HUB_PREFIX):] if source.startswith(HUB_PREFIX) else None
+
+
 def load_model(source: str) -> ExpireSpanLM:
-    """A checkpoint folder or a Hub repo id (offline: from the local cache); raises CheckpointError."""
+    """A checkpoint folder, or hub_source(repo id) (offline: from the local cache); raises CheckpointError."""
+    repo = hub_repo(source)
+    if repo is not None:
+        return ExpireSpanLM.from_pretrained(repo, hub_only=True).to(device()).eval()
     return ExpireSpanLM.from_pretrained(source).to(device()).eval()
+
+
+def public_message(message: str, source: str, name: str) -> str:
+    """A loading error as a visitor may see it: the server's paths (the checkpoint folder, the checkpoints
+    directory, the Hugging Face cache) replaced by the checkpoint's name."""
+    paths = [source, str(checkpoints_dir())]
+    try:
+        from huggingface_hub import constants
+        paths.append(str(constants.HF_HUB_CACHE))
+    except ImportError:
+        pass
+    for p in sorted((p for p in paths if p and not p.startswith(HUB_PREFIX)), key=len, reverse=True):
+        message = message.replace(p, name)
+    return re.sub(r"(?<![\w.])/(?:[\w.@+-]+/)+[\w.@+-]*", "<server path>", message)
 
 
 def checkpoint_version(source: str) -> str:
     """Changes when a checkpoint folder's weights are replaced (so caches never serve a stale model)."""
+    if hub_repo(source) is not None:
+        return ""
     weights = Path(source) / "model.safetensors"
     return str(weights.stat().st_mtime_ns) if weights.is_file() else ""
 
 
+_IMAGE = re.compile(r"!\[([^\]]*)\]")
+_HTML_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+
+
+def without_images(card: str) -> str:
+    """A model card with its images turned into links (shown only on a click): markdown ![alt](url) and
+    ![alt][ref] become [image: alt](url), so no viewer's browser fetches a remote image by itself."""
+    card = _HTML_IMG.sub("(image removed)", card)
+    return _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'no description'}]", card)
+
+
 def read_model_card(source: str) -> str | None:
-    """README.md of a checkpoint folder (or of a cached Hub repo) without its YAML header, or None."""
-    path = Path(source)
-    if path.is_dir():
-        card = path / "README.md"
-        text = card.read_text(encoding="utf-8", errors="replace") if card.is_file() else None
+    """README.md of a checkpoint folder (or of a cached Hub repo) without its YAML header and without images
+    that would load by themselves, or None."""
+    repo = hub_repo(source)
+    text = None
+    if repo is None:
+        card = Path(source) / "README.md"
+        if card.is_file():
+            text = card.read_text(encoding="utf-8", errors="replace")
     else:
         try:
             from huggingface_hub import hf_hub_download
-            text = Path(hf_hub_download(source, "README.md")).read_text(encoding="utf-8", errors="replace")
+            text = Path(hf_hub_download(repo, "README.md")).read_text(encoding="utf-8", errors="replace")
         except Exception:  # not cached, offline, or no card: the page says so
             text = None
     if text and text.startswith("---"):
         end = text.find("\n---", 3)
         text = text[end + 4:].lstrip() if end >= 0 else text
-    return text
+    return without_images(text) if text else text
 
 
 def decode_upload(data: bytes) -> str:

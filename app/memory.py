@@ -1,9 +1,9 @@
-"""What a layer still holds: the soft mask at a step (spec 3.2), drops (spec 7) and cache use."""
+"""What a layer still holds: the soft mask at a step (method 3.2), drops (method 7) and cache use."""
 import numpy as np
 
 
 def soft_mask_at(trace, t: int) -> np.ndarray:
-    """layers x t: m = clamp(1 + (span_i - (t - i)) / R, 0, 1) for every memory i < t (spec 3.2)."""
+    """layers x t: m = clamp(1 + (span_i - (t - i)) / R, 0, 1) for every memory i < t (method 3.2)."""
     i = np.arange(t)
     remaining = trace.spans[:, :t] - (t - i)[None, :]
     return np.clip(1 + remaining / trace.ramp, 0.0, 1.0)

@@ -148,9 +148,10 @@ def sidebar(page: str) -> None:
             " h1 {font-size: 3rem !important;}</style>")
     slides, at = deck().slides, ss.get("slide_at", -1)
     st.sidebar.button("Bookmark this view", on_click=_add, args=(page,), key="bm_add")
-    c1, c2 = st.sidebar.columns(2)
-    c1.button("◀ Previous", on_click=_go, args=(-1,), key="bm_prev", disabled=not slides, shortcut="PageUp")
-    c2.button("Next ▶", on_click=_go, args=(1,), key="bm_next", disabled=not slides, shortcut="PageDown")
+    st.sidebar.button("Next ▶", on_click=_go, args=(1,), key="bm_next", disabled=not slides, shortcut="PageDown",
+                      width="stretch")
+    st.sidebar.button("◀ Previous", on_click=_go, args=(-1,), key="bm_prev", disabled=not slides,
+                      shortcut="PageUp", width="stretch")
     if slides and 0 <= at < len(slides):
         st.sidebar.caption(f"Slide {at + 1} of {len(slides)}. PageDown / PageUp (a clicker) step through them.")
         if slides[at].note:

@@ -1,11 +1,12 @@
 """Widgets shared by the pages: checkpoint picker, device line, errors, presenter style, downloads."""
-import html
-import json
+import re
 
 import streamlit as st
-from model import ExpireSpanConfig, ExpireSpanError
+from model import ExpireSpanError
+from model.hub import read_config
 
 from . import loading, presenter
+from .collision_view import md_escape
 from .export import figure_html, trace_csv, trace_json, view_html
 from .state import model_and_lock
 
@@ -20,49 +21,60 @@ def checkpoint_names(task: str | None) -> list[str]:
     names = []
     for name, path in loading.list_checkpoints().items():
         try:
-            cfg = ExpireSpanConfig.from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+            cfg = read_config(path / "config.json", name)  # size-capped, never a traceback
+        except ExpireSpanError:
             continue
         if task is None or loading.task_of(name, cfg) == task:
             names.append(name)
     return names
 
 
+def plain(text) -> str:
+    """User- or file-supplied text for st.error/st.info/...: every markdown character escaped, so it shows as
+    typed (a ![](http://host/x.png) in a repo id, folder name or config key never loads anything)."""
+    return md_escape(text)
+
+
 def pick_model(task: str | None, key: str, label: str = "Checkpoint", where=None):
     """Picker over checkpoint folders of this task plus a Hub repo id; returns (source, name, model) or
-    None after telling the user what to do. Errors are shown, never raised."""
+    None after telling the user what to do. Errors are shown, never raised. The Hub field takes repo ids
+    only (never a path on the server), and no message names a server path."""
     where = where or st.sidebar
     found = loading.list_checkpoints()
     options = checkpoint_names(task)
     choice = where.selectbox(label, options + [HUB_OPTION], key=key)
     if choice == HUB_OPTION:
         repo = where.text_input("Hub repo id (loaded from the local cache, offline)", key=key + "_hub",
-                                     placeholder="owner/name").strip()
+                                placeholder="owner/name").strip()
         if not options:
             no_checkpoint_guidance(task or "")
         if not repo:
             st.info("Enter a Hugging Face Hub repo id in the sidebar, or add a checkpoint folder.")
             return None
-        source, name = repo, repo
+        try:
+            source = loading.hub_source(repo)
+        except ExpireSpanError as e:
+            st.error(plain(f"Cannot load it: {e}"))  # the typed text is not echoed
+            return None
+        name = repo
     else:
         source, name = str(found[choice]), choice
     try:
         model, _ = model_and_lock(source)
     except ExpireSpanError as e:
-        st.error(f"Cannot load {name}: {e}")
+        st.error(plain(f"Cannot load {name}: {loading.public_message(str(e), source, name)}"))
         return None
     if task and choice == HUB_OPTION and loading.task_of(name, model.config) not in (task, "unknown"):
-        st.error(f"{name} does not look like a {task} model (vocabulary of {model.config.vocab_size}).")
+        st.error(plain(f"{name} does not look like a {task} model (vocabulary of {model.config.vocab_size})."))
         return None
     return source, name, model
 
 
 def no_checkpoint_guidance(task: str) -> None:
-    folder = loading.checkpoints_dir()
     st.warning(
-        f"No {task + ' ' if task else ''}checkpoint in `{folder}` yet. Train one with "
+        f"No {task + ' ' if task else ''}checkpoint in the checkpoints folder yet. Train one with "
         f"`.venv/bin/python -m model.train --config configs/{TRAIN_HINT.get(task, 'text')}.toml` and save it as "
-        f"a folder `{folder}/<name>/` (config.json + model.safetensors + README.md), point "
+        f"a folder `checkpoints/<name>/` (config.json + model.safetensors + README.md), point "
         f"`{loading.CHECKPOINTS_ENV}` at a folder of checkpoints, or enter a Hugging Face Hub repo id "
         "that is in the local cache.")
 
@@ -86,19 +98,22 @@ def device_line() -> None:
     st.caption(f"Running on **{loading.device_label()}**")
 
 
-def escaped(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
 def html_block(markup: str) -> None:
     """Our own HTML (all user text already escaped); st.html sanitises once more."""
     st.html(markup)
 
 
-def download_figure(fig, name: str, key: str) -> None:
-    # Built on click only: the page embeds plotly.js (about 5 MB), which every rerun would otherwise rebuild.
-    st.download_button("Figure as HTML", lambda: figure_html(fig), file_name=f"{name}.html", mime="text/html",
-                       key=key, on_click="ignore")
+def download_figure(fig, name: str, key: str, label: str = "Figure as HTML") -> None:
+    """fig: a figure, or a function that builds one. Built on click only: the page embeds plotly.js (about
+    5 MB), which every rerun would otherwise rebuild."""
+    st.download_button(label, lambda: figure_html(fig() if callable(fig) else fig), file_name=f"{name}.html",
+                       mime="text/html", key=key, on_click="ignore")
+
+
+def file_stem(view: str, meta: dict) -> str:
+    """An export's file name without extension: the view, the checkpoint and a short hash of the input."""
+    parts = [view, str(meta.get("checkpoint") or "model"), str(meta.get("input_sha1") or "")[:8]]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(p for p in parts if p)).strip("-.")
 
 
 def chart(fig, key: str | None = None) -> None:
@@ -106,6 +121,13 @@ def chart(fig, key: str | None = None) -> None:
     fig.update_layout(template=presenter.chart_template())
     st.plotly_chart(fig, theme=None, key=key, width="stretch",
                     config={"toImageButtonOptions": {"format": "png", "scale": 2}, "displaylogo": False})
+
+
+def clamp_choice(key: str, options: list) -> None:
+    """Forget a widget's stored choice when it is no longer offered (a link or deck may name one that this
+    installation lacks), so the widget falls back to its first option."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
 
 
 def clamp_state(key: str, lo: int, hi: int) -> None:
@@ -116,19 +138,32 @@ def clamp_state(key: str, lo: int, hi: int) -> None:
         st.session_state[key] = min(max(value, lo), hi)
 
 
-def export_section(trace, fig, name: str, meta: dict, text: bool = True, page: tuple[str, str] | None = None) -> None:
-    """Downloads: the trace as CSV and JSON, the figure as standalone HTML (PNG: the chart's camera button), or
-    for a view drawn as HTML, page = (title, body) as a standalone HTML page."""
+def download_view(title: str, body: str, meta: dict, name: str, label: str = "View as HTML") -> None:
+    """A download of one of the app's HTML views as a standalone page titled with the view, the checkpoint and
+    the input's hash (works inside a fragment, so a slider's current state is what is saved)."""
+    title = f"{title} ({meta.get('checkpoint') or 'model'}, input {str(meta.get('input_sha1', ''))[:8]})"
+    st.download_button(label, lambda: view_html(title, body), file_name=f"{file_stem(name, meta)}.html",
+                       mime="text/html", key=f"dl_page_{name}", on_click="ignore")
+
+
+def export_section(trace, fig, name: str, meta: dict, text: bool = True, page: tuple[str, str] | None = None,
+                   animation=None) -> None:
+    """Downloads, each file named by the view, the checkpoint and a hash of the input: the trace as CSV and
+    JSON; the figure (a figure or a function that builds one) as standalone HTML (PNG: the chart's camera
+    button); for a view drawn as HTML, page = (title, body) as a standalone HTML page; animation: a function
+    that builds an animated figure."""
+    stem = file_stem(name, meta)
     with st.expander("Export"):
         c1, c2, c3 = st.columns(3)
-        c1.download_button("Trace as CSV", lambda: trace_csv(trace, text=text), file_name=f"{name}-trace.csv",
+        c1.download_button("Trace as CSV", lambda: trace_csv(trace, text=text), file_name=f"{stem}-trace.csv",
                            mime="text/csv", key=f"dl_csv_{name}", on_click="ignore")
-        c2.download_button("Trace as JSON", lambda: trace_json(trace, **meta), file_name=f"{name}-trace.json",
+        c2.download_button("Trace as JSON", lambda: trace_json(trace, **meta), file_name=f"{stem}-trace.json",
                            mime="application/json", key=f"dl_json_{name}", on_click="ignore")
-        if fig is not None:
-            with c3:
-                download_figure(fig, name, key=f"dl_fig_{name}")
-        elif page is not None:
-            c3.download_button("View as HTML", lambda: view_html(*page), file_name=f"{name}.html", mime="text/html",
-                               key=f"dl_page_{name}", on_click="ignore")
+        with c3:
+            if fig is not None:
+                download_figure(fig, stem, key=f"dl_fig_{name}")
+            elif page is not None:
+                download_view(*page, meta, name)
+            if animation is not None:
+                download_figure(animation, f"{stem}-animation", key=f"dl_anim_{name}", label="Animation as HTML")
         st.caption("PNG: use the camera button in a chart's toolbar.")

@@ -7,7 +7,8 @@ Starts `streamlit run app/main.py`, loads the page once (model loaded: warm), th
 a different 10,000-byte text (never cached), presses Ctrl+Enter and times until the default view ("What each
 layer kept": the longest-kept table and the text once per layer) shows that text, and until its "where memory
 mattered" table (a second trace, memory cut to L/4) has filled in; then times moving the "remembered at step t"
-slider until the recoloured text is on the page. After the browser closes it traces the same texts with the
+slider until the recoloured text is on the page. Then opens the shipped tour (assets/decks/tour.json) in presenter
+mode and times Next to each slide drawn, twice through. After the browser closes it traces the same texts with the
 model alone in this process (same checkpoint, same thread count as the server), so both are printed side by
 side. Prints a table and writes JSON.
 """
@@ -36,6 +37,34 @@ def texts(n_bytes: int, count: int) -> list[str]:
         chunk = source[i * 20_000: i * 20_000 + 3 * n_bytes].encode("utf-8")[:n_bytes].decode("utf-8", "ignore")
         out.append(f"Run{i}marker " + chunk[len(f"Run{i}marker "):])
     return out
+
+
+IDLE = ("(k) => document.body.innerText.includes('Slide ' + k + ' of')"
+        " && document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'")
+
+
+def tour_seconds(page, url: str) -> tuple[list[float], list[float]]:
+    """Open the shipped tour in presenter mode and step through it twice with Next; seconds from the click to
+    the slide drawn and the app idle, per slide: the first round (traces computed) and the second (cached)."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector(".es-strips", timeout=120_000)
+    page.get_by_text("Presenter mode", exact=True).click()
+    page.get_by_text("Deck: save or open").click()
+    page.get_by_role("button", name="Open it").click()
+    page.wait_for_function(IDLE, arg=1, timeout=120_000)
+    n = int(page.evaluate("() => document.body.innerText.match(/Slide 1 of (\\d+)/)[1]"))
+    rounds = []
+    for _ in range(2):
+        times = []
+        for k in range(n):
+            start = time.perf_counter()
+            page.get_by_role("button", name="Next ▶").click()
+            page.wait_for_function(IDLE, arg=(k + 1) % n + 1, timeout=120_000)
+            page.wait_for_timeout(50)
+            page.wait_for_function(IDLE, arg=(k + 1) % n + 1, timeout=120_000)  # no second run followed
+            times.append(time.perf_counter() - start)
+        rounds.append(times)
+    return rounds[0], rounds[1]
 
 
 def model_trace_seconds(checkpoint: Path, samples: list[str]) -> list[float]:
@@ -89,17 +118,22 @@ def main():
             page.wait_for_function("(old) => { const s = document.querySelector('.es-strips');"
                                    " return s && s.innerHTML !== old; }", arg=before, timeout=60_000)
             slide.append(time.perf_counter() - start)
+        tour_first, tour_again = tour_seconds(page, url)
         browser.close()
     traced = model_trace_seconds(Path(args.checkpoint_dir) / "text", texts(args.bytes, args.repeats + 1)[1:])
     rows = {"paste_to_default_view_s": [round(x, 3) for x in paste],
             "paste_to_where_memory_mattered_s": [round(x, 3) for x in mattered],
             "slider_redraw_s": [round(x, 3) for x in slide], "model_trace_s": [round(x, 3) for x in traced],
+            "tour_first_round_s": [round(x, 3) for x in tour_first],
+            "tour_second_round_s": [round(x, 3) for x in tour_again],
             "bytes": args.bytes, "checkpoint_dir": args.checkpoint_dir}
     print(f"{'measure':<44}{'median s':>10}{'max s':>8}")
     for name, values in [(f"paste {args.bytes:,} bytes -> default view drawn", paste),
                          ("  ... -> 'where memory mattered' filled in", mattered),
                          ("step slider -> recoloured text", slide),
-                         (f"model alone: trace of the same {args.bytes:,} bytes", traced)]:
+                         (f"model alone: trace of the same {args.bytes:,} bytes", traced),
+                         ("tour, a slide (first time through)", tour_first),
+                         ("tour, a slide (second time, traces cached)", tour_again)]:
         print(f"{name:<44}{statistics.median(values):>10.2f}{max(values):>8.2f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(rows, indent=2))

@@ -13,7 +13,8 @@ The share of the peak uses this count, the work the result needs. The trace runs
 (model/trace BLOCKS_PER_PASS), which also scores keys that are masked out; that larger count is printed too.
 This machine's speed drifts (the same multiply runs 140-195 GFLOP/s minute to minute), so each trace is
 also paired with a short 1024 x 1024 multiply run just before it, and the median of those paired shares
-is printed next to the share of the best peak. Prints both, the share of the peak, and the profiler's top operators grouped by kind. Writes JSON.
+is printed next to the share of the best peak. Prints both, the share of the peak, and the profiler's top
+operators grouped by kind. Writes JSON.
 """
 import argparse
 import json

@@ -5,7 +5,7 @@
 For each shipped checkpoint (its run_config.json gives the task, the model and the batch) three models
 take full training steps (forward, backward, clipping, Adam) on the task's training data:
   expire-span trained  the shipped weights, spans as training shrank (or grew) them
-  expire-span init     fresh weights, every span at p * L (spec 2.2)
+  expire-span init     fresh weights, every span at p * L (method 2.2)
   transformer-xl       expiry off, the nearest L memories kept, L the same as Expire-Span's
 The memory is filled first (L / M + 2 untimed forward passes), then `--timed` steps are timed; peak memory is the
 most memory the steps used beyond the built model (activations, gradients, Adam state, kept memories),

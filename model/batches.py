@@ -1,6 +1,6 @@
 """Training and evaluation blocks for the three tasks.
 
-Text and object collision are streams: each batch row walks its own contiguous slice (spec section 9),
+Text and object collision are streams: each batch row walks its own contiguous slice (docs/method.md section 9),
 so the memory a row carries from block to block belongs to what it is reading. The corridor is a set of
 independent episodes: every row of a batch runs an episode of the same length from a fresh memory, so
 the only cue in memory is the one the query asks about (without position information beyond M tokens,
@@ -83,7 +83,8 @@ def make_walker(task: str, params: dict, split: str, batch_size: int, block_size
 class BlockWalker:
     """Cuts a stream into B parallel contiguous slices and hands out one block of each per step."""
 
-    def __init__(self, stream: Stream, batch_size: int, block_size: int, row_offset: int = 0, n_rows: int | None = None):
+    def __init__(self, stream: Stream, batch_size: int, block_size: int, row_offset: int = 0,
+                 n_rows: int | None = None):
         n_rows = n_rows or batch_size
         self.stream, self.block_size = stream, block_size
         slice_len = len(stream.tokens) // n_rows

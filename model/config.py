@@ -1,7 +1,13 @@
-"""Hyperparameters of an Expire-Span language model (spec: shared/docs/expire-span.md)."""
+"""Hyperparameters of an Expire-Span language model (the method: docs/method.md)."""
+import math
 from dataclasses import asdict, dataclass, fields
 
 from .errors import ConfigError
+
+# Upper bounds checked before anything is allocated (a hostile config.json must not exhaust memory). They admit
+# an enwik8-size model converted from the paper's code (12 layers, d_model 512, L 16,384) with room to spare.
+LIMITS = {"vocab_size": 1_000_000, "n_layers": 64, "d_model": 8192, "n_heads": 128, "d_ff": 32_768,
+          "block_size": 8192, "max_span": 1_048_576, "ramp": 1_048_576}
 
 
 @dataclass
@@ -13,14 +19,14 @@ class ExpireSpanConfig:
     d_ff: int = 1024
     block_size: int = 64             # M: tokens processed per step
     max_span: int = 1024             # L: the longest span a memory can get
-    ramp: int = 32                   # R: length of the soft mask's ramp (spec 3.2)
-    span_loss: float = 1e-6          # alpha (spec 5)
-    init_span_fraction: float = 0.1  # p: every span starts at p * L (spec 2.2)
-    pre_div: float = 1.0             # divides the span predictor's input (spec 2.2)
+    ramp: int = 32                   # R: length of the soft mask's ramp (method 3.2)
+    span_loss: float = 1e-6          # alpha (method 5)
+    init_span_fraction: float = 0.1  # p: every span starts at p * L (method 2.2)
+    pre_div: float = 1.0             # divides the span predictor's input (method 2.2)
     dropout: float = 0.0
-    pre_norm: bool = False           # spec 8.2 if True, else 8.1
-    expire_span: bool = True         # False: the Transformer-XL baseline (spec 7.5)
-    span_noise: bool = False         # random span shortening in training (spec 6)
+    pre_norm: bool = False           # method 8.2 if True, else 8.1
+    expire_span: bool = True         # False: the Transformer-XL baseline (method 7.5)
+    span_noise: bool = False         # random span shortening in training (method 6)
 
     def __post_init__(self):
         problems = self.problems()
@@ -34,14 +40,18 @@ class ExpireSpanConfig:
         for name in ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                out.append(f"{name} must be a positive integer (got {value!r})")
+                out.append(f"{name} must be a positive integer (got {_short(value)})")
+            elif value > LIMITS[name]:
+                out.append(f"{name} must be at most {LIMITS[name]:,} (got {_short(value)})")
         for name in ["span_loss", "init_span_fraction", "pre_div", "dropout"]:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                out.append(f"{name} must be a number (got {value!r})")
+                out.append(f"{name} must be a number (got {_short(value)})")
+            elif not math.isfinite(value):
+                out.append(f"{name} must be a finite number (got {value!r})")
         for name in ["pre_norm", "expire_span", "span_noise"]:
             if not isinstance(getattr(self, name), bool):
-                out.append(f"{name} must be true or false (got {getattr(self, name)!r})")
+                out.append(f"{name} must be true or false (got {_short(getattr(self, name))})")
         if out:
             return out
         if self.d_model % self.n_heads:
@@ -70,8 +80,18 @@ class ExpireSpanConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "ExpireSpanConfig":
         """Build a config, refusing keys it does not know (a typo must not pass silently)."""
+        if not isinstance(values, dict):
+            raise ConfigError("a config must be a JSON object of settings")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - known, key=str)
         if unknown:
-            raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+            raise ConfigError(f"unknown config keys: {', '.join(str(k)[:60] for k in unknown[:10])}")
         return cls(**values)
+
+
+def _short(value, limit: int = 60) -> str:
+    """repr of a value cut to `limit` characters (a 5,000-digit integer must not flood a message)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
+        return f"an integer of {len(str(abs(value))) if abs(value) < 10 ** 4000 else 'thousands of'} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

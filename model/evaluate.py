@@ -142,7 +142,8 @@ def measure(checkpoint: Path, task: str, figures: bool, n_tokens: int | None = N
     if task == "text":
         source = (Path(data.get("corpus", "data/corpus")) / "test.txt").read_bytes()[:4096]
     elif task == "collision":
-        source = collision.generate(collision_config(data), 4096 // collision_config(data).frame_len + 1, 1).tokens[:4096]
+        cfg = collision_config(data)
+        source = collision.generate(cfg, 4096 // cfg.frame_len + 1, 1).tokens[:4096]
     else:
         source = corridor.stream(corridor_config(data), 4096, 1).tokens
     result["trace_seconds_4096"] = round(trace_seconds(model, source), 3)
@@ -150,7 +151,8 @@ def measure(checkpoint: Path, task: str, figures: bool, n_tokens: int | None = N
         if task == "text":
             result.update(text_figures(model, data))
             L = model.config.max_span
-            result["test_bits_at_quarter_L"] = test_metrics(model, task, data, seed, n_tokens, span_limit=L // 4)["bits"]
+            quarter = test_metrics(model, task, data, seed, n_tokens, span_limit=L // 4)
+            result["test_bits_at_quarter_L"] = quarter["bits"]
         elif task == "collision":
             result.update(collision_figures(model, data, seed))
         else:
@@ -190,7 +192,8 @@ def write_readme(results: dict, path: Path) -> None:
             metric = "bits per byte" if task == "text" else "error"
             value = r["bits"] if task == "text" else r["error"]
             lines.append(f"| {name} | {'Expire-Span' if kind == 'expire_span' else 'Transformer-XL'} | {metric} | "
-                         f"{fmt(value)} | {r['kept']:.0f} | {r['config']['max_span']} | {fmt(r['trace_seconds_4096'])} |")
+                         f"{fmt(value)} | {r['kept']:.0f} | {r['config']['max_span']} | "
+                         f"{fmt(r['trace_seconds_4096'])} |")
     for name in TASKS:
         r = results.get(name, {}).get("expire_span")
         if not r:

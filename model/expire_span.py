@@ -1,4 +1,4 @@
-"""The Expire-Span language model, written from shared/docs/expire-span.md (sections 1-8).
+"""The Expire-Span language model, as described in docs/method.md (sections 1-8).
 
 Section numbers in comments refer to that page. With `config.expire_span = False` the same code is the
 Transformer-XL baseline: every layer keeps the nearest L memories (7.5).
@@ -144,7 +144,8 @@ class ExpireSpanAttention(nn.Module):
             if cfg.expire_span:
                 log_mask = remaining.div_(cfg.ramp).clamp_(-1, 0).masked_fill_(unseen, -1).log1p_()
             else:
-                log_mask = torch.zeros(distance.shape, dtype=q.dtype, device=q.device).masked_fill_(unseen, float("-inf"))
+                log_mask = torch.zeros(distance.shape, dtype=q.dtype, device=q.device)
+                log_mask.masked_fill_(unseen, float("-inf"))
             log_mask = log_mask[:, None]  # B 1 T S, for every head
             bias = position_scores(q, key_pe * scale, S).add_(log_mask)  # in place: a view of a fresh tensor
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
@@ -183,9 +184,9 @@ class Layer(nn.Module):
 
     def forward(self, h, memory: LayerMemory, t0, key_pe, span_cap=None, want_attention=False, span_limit=None):
         B, T, _ = h.shape
-        x = self.norm1(h) if self.cfg.pre_norm else h  # 1.2: what the cache holds
+        x = self.norm1(h) if self.cfg.pre_norm else h  # the queries' input (8.1, 8.2)
         block_position = torch.arange(t0, t0 + T, device=h.device).expand(B, T)
-        kv_in = torch.cat([memory.hidden, x], dim=1)
+        raw = torch.cat([memory.hidden, h], dim=1)  # 1.2: the cache holds raw layer inputs
         key_position = torch.cat([memory.position, block_position], dim=1)
         # t - i from positions relative to the block, which are small (the cache reaches about L back), so
         # exact in float32
@@ -201,6 +202,8 @@ class Layer(nn.Module):
             too_old = key_position[:, None, :] < (block_start - (span_limit or self.cfg.max_span))[None, :, None]
             unseen |= too_old & (block_start > t0)[None, :, None]
         if memory.projected is None or self.training:
+            # 1.2: pre-norm normalises the cache with the current norm1 at use (start memories: norm1(0), 1.5)
+            kv_in = torch.cat([self.norm1(memory.hidden), x], dim=1) if self.cfg.pre_norm else raw
             projected = self.attn.project(kv_in)
         else:  # evaluation: project only the new block
             projected = tuple(None if old is None else torch.cat([old, new], dim=1)
@@ -216,7 +219,7 @@ class Layer(nn.Module):
             h2 = self.norm1(h + a)
             out = self.norm2(h2 + self.ff(h2))
         keep_projected = None if self.training else projected
-        new_memory, dropped, seen = update_memory(kv_in, key_position, spans, t0, self.cfg, keep_projected,
+        new_memory, dropped, seen = update_memory(raw, key_position, spans, t0, self.cfg, keep_projected,
                                                   span_limit, n_cached=memory.position.shape[1])
         details = LayerDetails(spans, key_position, dropped, seen, weights)
         return out, new_memory, span_loss, details
@@ -228,9 +231,10 @@ def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, project
     the last M) and the pass's tokens, taken M at a time. Returns it, the positions dropped after each
     M-block of the pass, and the memories each M-block's queries saw.
 
-    Expire-Span: memory i may go once s_i + R - M <= 0 with s_i = e_i - counter_i (un-noised spans,
-    7.1); the last M entries never go (7.2); each row drops the same number, the batch minimum rounded
-    down to a multiple of M, taking its oldest droppable memories (7.3). Baseline: nearest L (7.5).
+    kv_in: the raw layer inputs (1.2). Expire-Span: memory i may go once s_i + R - T <= 0 with
+    s_i = e_i - counter_i (un-noised spans) and T the M-block's real length (7.1, 14.5); the last M entries
+    never go (7.2); each row drops the same number, the batch minimum rounded down to a multiple of M,
+    taking its oldest droppable memories (7.3, 14.2). Baseline: nearest L (7.5).
     The rule runs after every M-block on the columns still held, and the cache is cut once at the end,
     so a pass of several M-blocks (evaluation) leaves exactly what one pass per block leaves. Its
     outputs are those of one pass per block too: a memory dropped after an M-block has expired for
@@ -251,7 +255,9 @@ def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, project
             gone += n_drop
             continue
         counter = t0 + (start - n_cached) - key_position[:, :end]
-        droppable = (spans[:, :end].detach() - counter + cfg.ramp - M) <= 0
+        # 7.1 with this M-block's real length T = end - start (shorter than M for a last, partial block):
+        # the next query is T after this block's first, so mask 0 there means s_i + R - T <= 0
+        droppable = (spans[:, :end].detach() - counter + cfg.ramp - (end - start)) <= 0
         droppable[:, max(end - M, 0):] = False
         if held is not None:
             droppable &= held[:, :end]

@@ -3,11 +3,16 @@
 Saving comes from huggingface_hub's PyTorchModelHubMixin. Loading is ours, for three reasons: weights
 load from safetensors only (never a pickle, even one torch would accept), every parameter must match
 (the mixin loads non-strictly by default), and every failure ends in one CheckpointError that names
-the problem instead of a traceback.
+the problem instead of a traceback. Nothing is allocated before the config has passed its limits and the
+weights file's header (read on its own, without the data) has been checked against the shapes the config
+implies; non-finite weights are refused by name.
 """
 import json
 import os
+import struct
 from pathlib import Path
+
+import torch
 
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from huggingface_hub.errors import (
@@ -20,6 +25,9 @@ from .errors import CheckpointError, ConfigError
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+MAX_CONFIG_BYTES = 1 << 20        # a config.json is a few hundred bytes
+MAX_HEADER_BYTES = 100 << 20      # safetensors' own limit for the JSON header
+DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 
 def _download(repo_id: str, filename: str, revision: str | None, cache_dir) -> str:
@@ -43,9 +51,25 @@ def _download(repo_id: str, filename: str, revision: str | None, cache_dir) -> s
         raise CheckpointError(f"could not fetch {filename} of {repo_id!r}: {e}") from None
 
 
-def resolve_checkpoint(name_or_path, revision=None, cache_dir=None) -> tuple[Path, Path]:
-    """Return local paths of (config.json, model.safetensors) for a folder or a Hub repo id."""
-    if os.path.isdir(name_or_path):
+def resolve_checkpoint(name_or_path, revision=None, cache_dir=None, hub_only=False) -> tuple[Path, Path]:
+    """Return local paths of (config.json, model.safetensors) for a folder or a Hub repo id.
+    hub_only: a Hub repo id only, never a local path (for ids typed by someone who must not see the server's
+    files)."""
+    config, weights = _resolve(name_or_path, revision, cache_dir, hub_only)
+    return config, weights()
+
+
+def _resolve(name_or_path, revision, cache_dir, hub_only):
+    """(config.json path, a function that returns the weights' path): a Hub repo's weights are fetched only
+    after its config has passed its checks."""
+    if hub_only:
+        from huggingface_hub.utils import validate_repo_id
+        try:
+            validate_repo_id(str(name_or_path))
+        except HFValidationError:
+            raise CheckpointError(f"{_shorten(name_or_path)!r} is not a Hugging Face Hub repo id (owner/name: letters, "
+                                  "digits, '-', '_' and '.')") from None
+    elif os.path.isdir(name_or_path):
         folder = Path(name_or_path)
         config, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
         if not weights.is_file():
@@ -57,37 +81,147 @@ def resolve_checkpoint(name_or_path, revision=None, cache_dir=None) -> tuple[Pat
             raise CheckpointError(f"checkpoint folder {folder} has no weights file {WEIGHTS_FILE}")
         if not config.is_file():
             raise CheckpointError(f"checkpoint folder {folder} has no {CONFIG_FILE}")
-        return config, weights
-    if os.path.exists(name_or_path):
+        return config, lambda: weights
+    if not hub_only and os.path.exists(name_or_path):
         raise CheckpointError(f"{name_or_path} is a file; give the checkpoint folder that holds {WEIGHTS_FILE}")
     config = _download(str(name_or_path), CONFIG_FILE, revision, cache_dir)
-    weights = _download(str(name_or_path), WEIGHTS_FILE, revision, cache_dir)
-    return Path(config), Path(weights)
+    return Path(config), lambda: Path(_download(str(name_or_path), WEIGHTS_FILE, revision, cache_dir))
+
+
+def _shorten(text, limit: int = 80) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def read_config(path: Path, label: str):
+    """config.json as an ExpireSpanConfig, every problem (size, JSON, huge integers, limits) a CheckpointError."""
+    from .config import ExpireSpanConfig
+    try:
+        if Path(path).stat().st_size > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"{label}/{CONFIG_FILE} is larger than {MAX_CONFIG_BYTES:,} bytes; it is no config")
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"cannot read {label}/{CONFIG_FILE}: {getattr(e, 'strerror', None) or e}") from None
+    except RecursionError:
+        raise CheckpointError(f"{label}/{CONFIG_FILE} is nested too deeply to be a config") from None
+    except ValueError as e:  # JSONDecodeError, and integers of more digits than Python converts
+        if "digits" in str(e):
+            raise CheckpointError(f"{label}/{CONFIG_FILE} holds a number of thousands of digits") from None
+        raise CheckpointError(f"{label}/{CONFIG_FILE} is not a readable JSON config: {_shorten(e, 160)}") from None
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{label}/{CONFIG_FILE} must hold a JSON object")
+    try:
+        return ExpireSpanConfig.from_dict(values)
+    except ConfigError as e:
+        raise CheckpointError(f"{label}/{CONFIG_FILE}: {e}") from None
+    except TypeError as e:  # a key that is not a string
+        raise CheckpointError(f"{label}/{CONFIG_FILE}: {e}") from None
+
+
+def read_header(path: Path, label: str) -> dict:
+    """The safetensors header: {name: (dtype, shape)}, read without the tensor data, checked against the size."""
+    try:
+        size = Path(path).stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise CheckpointError(f"{label}/{WEIGHTS_FILE} is truncated (no safetensors header)")
+            (n,) = struct.unpack("<Q", head)
+            if n > MAX_HEADER_BYTES or 8 + n > size:
+                raise CheckpointError(f"{label}/{WEIGHTS_FILE} is not a whole safetensors file (header of {n:,} "
+                                      f"bytes in a file of {size:,})")
+            header = json.loads(f.read(n).decode("utf-8"))
+    except OSError as e:
+        raise CheckpointError(f"cannot read {label}/{WEIGHTS_FILE}: {e.strerror or e}") from None
+    except (ValueError, RecursionError):
+        raise CheckpointError(f"{label}/{WEIGHTS_FILE} has a corrupt safetensors header") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{label}/{WEIGHTS_FILE} has a corrupt safetensors header")
+    out, end = {}, 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, (a, b) = info["dtype"], [int(x) for x in info["shape"]], info["data_offsets"]
+            count = 1
+            for x in shape:
+                count *= x
+            ok = (dtype in DTYPE_BYTES and min(shape, default=0) >= 0 and 0 <= a <= b
+                  and b - a == count * DTYPE_BYTES[dtype])
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise CheckpointError(f"{label}/{WEIGHTS_FILE}: tensor {_shorten(name)!r} has a corrupt header entry")
+        out[name] = (dtype, tuple(shape))
+        end = max(end, b)
+    if 8 + n + end > size:
+        raise CheckpointError(f"{label}/{WEIGHTS_FILE} is truncated: the header promises {8 + n + end:,} bytes, "
+                              f"the file has {size:,}")
+    return out
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (0 if unknown)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_weights_header(cls, config, header: dict, label: str) -> None:
+    """The header's tensors must be exactly the model's, shape for shape, and fit in memory; checked on a
+    model built on the meta device (no memory)."""
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in cls(config).state_dict().items()}
+    missing = sorted(set(expected) - set(header))
+    extra = sorted(set(header) - set(expected))
+    wrong = [k for k in expected if k in header and header[k][1] != expected[k]]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing tensor(s), e.g. {missing[0]}")
+    if extra:
+        problems.append(f"{len(extra)} unexpected tensor(s), e.g. {_shorten(extra[0])}")
+    if wrong:
+        k = wrong[0]
+        problems.append(f"{len(wrong)} tensor(s) of the wrong shape, e.g. {k} is {list(header[k][1])}, "
+                        f"the config implies {list(expected[k])}")
+    if problems:
+        raise CheckpointError(f"{label}/{WEIGHTS_FILE} does not match {CONFIG_FILE}: " + "; ".join(problems))
+    need = sum(4 * _numel(shape) for shape in expected.values())
+    have = memory_bytes()
+    if have and need > have // 2:
+        raise CheckpointError(f"{label}: the model needs {need / 2**30:.1f} GiB for its weights, more than half of "
+                              f"this machine's {have / 2**30:.1f} GiB")
+
+
+def _numel(shape) -> int:
+    n = 1
+    for x in shape:
+        n *= x
+    return n
 
 
 class SafetensorsHubMixin(PyTorchModelHubMixin):
     """save_pretrained / push_to_hub from huggingface_hub; a strict, safetensors-only from_pretrained."""
 
     @classmethod
-    def from_pretrained(cls, name_or_path, *, revision=None, cache_dir=None, map_location="cpu"):
+    def from_pretrained(cls, name_or_path, *, revision=None, cache_dir=None, map_location="cpu", hub_only=False):
+        """Load a checkpoint folder or Hub repo id (hub_only: a Hub repo id, never a local path). Every check
+        (limits, header shapes, memory) runs before the model is built."""
         from safetensors.torch import load_model
 
-        from .config import ExpireSpanConfig
-
-        config_path, weights_path = resolve_checkpoint(str(name_or_path), revision, cache_dir)
-        try:
-            values = json.loads(Path(config_path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise CheckpointError(f"cannot read {config_path}: {e}") from None
-        if not isinstance(values, dict):
-            raise CheckpointError(f"{config_path} must hold a JSON object")
-        try:
-            config = ExpireSpanConfig.from_dict(values)
-        except ConfigError as e:
-            raise CheckpointError(f"{config_path}: {e}") from None
+        config_path, fetch_weights = _resolve(str(name_or_path), revision, cache_dir, hub_only)
+        label = _shorten(name_or_path, 200)
+        config = read_config(config_path, label)
+        weights_path = fetch_weights()
+        check_weights_header(cls, config, read_header(weights_path, label), label)
         model = cls(config)
         try:
             load_model(model, str(weights_path), strict=True, device=str(map_location))
         except Exception as e:  # safetensors raises several types for a bad or mismatched file
-            raise CheckpointError(f"cannot load weights {weights_path}: {e}") from None
+            first = (str(e).splitlines() or [type(e).__name__])[0]
+            raise CheckpointError(f"cannot load {label}/{WEIGHTS_FILE}: {_shorten(first, 200)}") from None
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise CheckpointError(f"{label}/{WEIGHTS_FILE}: tensor {name} holds NaN or infinite values")
         return model.eval()

@@ -3,10 +3,12 @@
     python -m model.train --config configs/text.toml            # resumes from its own last state
     torchrun --nproc_per_node 2 -m model.train --config ...      # data-parallel (DDP)
 
-Adam with linear warm-up and no decay, gradient clipping (spec section 9). Every batch row walks its own
+Adam with linear warm-up and no decay, gradient clipping (docs/method.md section 9). Every batch row walks its own
 contiguous slice of the stream and carries its memory from block to block. State (weights, optimiser,
 memories, data position, RNG) is saved as safetensors + JSON every `save_every` steps and at the end;
-a run started again continues where it stopped, and refuses to if its config changed. Metrics go to
+a run started again continues where it stopped, and refuses to if its config changed. A save is atomic as a
+set: a step's files go into a new folder `state-<step>-<time>/`, then one pointer file `latest` is switched to it, so
+a run killed at any moment resumes from one whole step. Metrics go to
 `metrics.jsonl`; the final model to `<out_dir>/final` (config.json + model.safetensors).
 `train.init_from` starts a fresh run from a checkpoint's weights (fine-tuning): same architecture, and
 only how it is trained (span loss, noise, dropout, initial span) may differ from the checkpoint.
@@ -15,6 +17,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import time
 import tomllib
@@ -60,6 +63,8 @@ class TrainConfig:
                 out.append(f"train.{f.name} must be an integer (got {v!r})")
             elif f.type is float and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 out.append(f"train.{f.name} must be a number (got {v!r})")
+            elif f.type is float and not math.isfinite(v):
+                out.append(f"train.{f.name} must be a finite number (got {v!r})")
             elif f.type is str and not isinstance(v, str):
                 out.append(f"train.{f.name} must be a string (got {v!r})")
         if out:
@@ -146,7 +151,7 @@ def world_size() -> int:
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, then constant (spec section 9)."""
+    """Linear warm-up, then constant (docs/method.md section 9)."""
     return cfg.lr * min(1.0, (step + 1) / max(cfg.warmup, 1))
 
 
@@ -205,13 +210,20 @@ class Run:
         torch.manual_seed(cfg.train.seed + 1 + rank)  # noise and dropout streams differ per process
 
     # ---- state on disk: safetensors for tensors, JSON for the rest; never pickle ----
+    # A step's files are written into out/state-<step>-<ns>.tmp/, renamed to out/state-<step>-<ns>/, and
+    # only then the pointer out/latest (one line: the folder's name) is replaced; older folders go last.
     def save(self):
         self.out.mkdir(parents=True, exist_ok=True)
+        tmp = self.out / f"state-{self.step:08d}.tmp"  # shared by all processes
+        if self.rank == 0:
+            shutil.rmtree(tmp, ignore_errors=True)  # left by a save that was killed
+            tmp.mkdir()
+        if self.world > 1:
+            dist.barrier()
         tensors = {f"memory.{i}.{k}": getattr(layer, k).contiguous().cpu()
                    for i, layer in enumerate(self.memory.layers) for k in ("hidden", "position")} if self.memory else {}
         tensors["rng.torch"] = torch.get_rng_state()
-        save_file(tensors, str(self.out / f"memory-rank{self.rank}.tmp"))
-        os.replace(self.out / f"memory-rank{self.rank}.tmp", self.out / f"memory-rank{self.rank}.safetensors")
+        save_file(tensors, str(tmp / f"memory-rank{self.rank}.safetensors"))
         if self.world > 1:
             dist.barrier()
         if self.rank != 0:
@@ -221,41 +233,75 @@ class Run:
         for index, state in opt["state"].items():
             for k, v in state.items():
                 tensors[f"optim.{index}.{k}"] = torch.as_tensor(v).cpu()
-        save_file(tensors, str(self.out / "state.tmp"))
-        os.replace(self.out / "state.tmp", self.out / "state.safetensors")
-        meta = {"step": self.step, "walker_step": self.walker.step, "world": self.world, "seconds": round(self.seconds, 1),
-                "memory_t0": self.memory.t0 if self.memory else 0, "config": self.cfg.to_dict()}
-        (self.out / "state.tmp.json").write_text(json.dumps(meta, indent=2))
-        os.replace(self.out / "state.tmp.json", self.out / "state.json")
+        save_file(tensors, str(tmp / "state.safetensors"))
+        meta = {"step": self.step, "walker_step": self.walker.step, "world": self.world,
+                "seconds": round(self.seconds, 1), "memory_t0": self.memory.t0 if self.memory else 0,
+                "config": self.cfg.to_dict()}
+        write_text(tmp / "state.json", json.dumps(meta, indent=2))
+        name = f"state-{self.step:08d}-{time.time_ns()}"  # new every time: never onto the folder pointed at
+        os.replace(tmp, self.out / name)
+        write_text(self.out / "latest.tmp", name + "\n")
+        os.replace(self.out / "latest.tmp", self.out / "latest")
+        for p in self.out.glob("state-*"):
+            if p.name != name:
+                shutil.rmtree(p, ignore_errors=True)
+        for legacy in [self.out / "state.json", self.out / "state.safetensors", *self.out.glob("memory-rank*")]:
+            legacy.unlink(missing_ok=True)  # the layout before saves became folders
+
+    def _latest(self) -> Path | None:
+        """The folder of the last whole save (out/latest names it), else None."""
+        pointer = self.out / "latest"
+        if not pointer.is_file():
+            return None
+        name = pointer.read_text(encoding="utf-8", errors="replace").strip()
+        if not name.startswith("state-") or "/" in name or "\\" in name:
+            raise ConfigError(f"{pointer} is corrupt (names {name[:40]!r}); start over with --fresh")
+        return self.out / name
 
     def resume(self) -> bool:
-        meta_path = self.out / "state.json"
-        if not meta_path.exists():
-            return False
-        meta = json.loads(meta_path.read_text())
-        old, new = meta["config"], self.cfg.to_dict()
-        changed = [f"{s}.{k}" for s in new for k in set(new[s]) | set(old.get(s, {}))
-                   if old.get(s, {}).get(k) != new[s].get(k) and not (s == "train" and k in SCHEDULE_KEYS)]
+        """Load the last whole save, if any; a damaged one is a ConfigError that says so (never a traceback)."""
+        folder = self._latest()
+        if folder is None:
+            if not (self.out / "state.json").exists():
+                return False
+            folder = self.out  # a run saved before saves became folders
+        meta_path = folder / "state.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+                raise ValueError("not a saved state")
+            old, new = meta["config"], self.cfg.to_dict()
+            changed = [f"{s}.{k}" for s in new for k in set(new[s]) | set(old.get(s, {}))
+                       if old.get(s, {}).get(k) != new[s].get(k) and not (s == "train" and k in SCHEDULE_KEYS)]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+            raise ConfigError(f"cannot resume from {meta_path}: it is missing or corrupt ({_first_line(e)}); "
+                              "start over with --fresh") from None
         if changed:
-            raise ConfigError(f"{self.out} holds a run with a different config (changed: {', '.join(sorted(changed))}); "
+            raise ConfigError(f"{self.out} holds a run with a different config (changed: "
+                              f"{', '.join(sorted(changed))}); "
                               "use another train.out_dir, or --fresh to start this one over")
-        if meta["world"] != self.world:
-            raise ConfigError(f"{self.out} was saved by {meta['world']} processes, not {self.world}")
-        tensors = load_file(str(self.out / "state.safetensors"))
-        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        opt = self.optimizer.state_dict()
-        for index in range(len(opt["param_groups"][0]["params"])):
-            keys = [k for k in tensors if k.startswith(f"optim.{index}.")]
-            opt["state"][index] = {k.split(".", 2)[2]: tensors[k] for k in keys}
-        self.optimizer.load_state_dict(opt)
-        mem = load_file(str(self.out / f"memory-rank{self.rank}.safetensors"))
-        torch.set_rng_state(mem["rng.torch"])
-        if meta["memory_t0"]:
-            layers = [LayerMemory(mem[f"memory.{i}.hidden"].to(self.device), mem[f"memory.{i}.position"].to(self.device))
-                      for i in range(self.cfg.model.n_layers)]
-            self.memory = Memory(layers, meta["memory_t0"])
-        self.step, self.seconds = meta["step"], meta.get("seconds", 0.0)
-        self.walker.restore(meta["walker_step"])
+        if meta.get("world") != self.world:
+            raise ConfigError(f"{self.out} was saved by {meta.get('world')} processes, not {self.world}")
+        try:
+            tensors = load_file(str(folder / "state.safetensors"))
+            self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+            opt = self.optimizer.state_dict()
+            for index in range(len(opt["param_groups"][0]["params"])):
+                keys = [k for k in tensors if k.startswith(f"optim.{index}.")]
+                opt["state"][index] = {k.split(".", 2)[2]: tensors[k] for k in keys}
+            self.optimizer.load_state_dict(opt)
+            mem = load_file(str(folder / f"memory-rank{self.rank}.safetensors"))
+            torch.set_rng_state(mem["rng.torch"])
+            if meta["memory_t0"]:
+                layers = [LayerMemory(mem[f"memory.{i}.hidden"].to(self.device),
+                                      mem[f"memory.{i}.position"].to(self.device))
+                          for i in range(self.cfg.model.n_layers)]
+                self.memory = Memory(layers, meta["memory_t0"])
+            self.step, self.seconds = int(meta["step"]), float(meta.get("seconds", 0.0))
+            self.walker.restore(meta["walker_step"])
+        except Exception as e:  # safetensors and torch raise many types for a damaged file
+            raise ConfigError(f"cannot resume from {folder}: its saved state is damaged ({_first_line(e)}); "
+                              "start over with --fresh") from None
         return True
 
     def train_step(self) -> dict:
@@ -282,6 +328,31 @@ class Run:
                 "kept": float(np.mean([d.key_position.shape[1] - x.shape[1] for d in out.details]))}
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a whole small file (one step of a save; tests interrupt between these)."""
+    path.write_text(text, encoding="utf-8")
+
+
+def _first_line(e: BaseException, limit: int = 160) -> str:
+    text = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    return text[:limit]
+
+
+def trim_metrics(path: Path, step: int) -> None:
+    """Drop metrics.jsonl lines past `step` (written after the save a resumed run starts from)."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            if int(json.loads(line)["step"]) <= step:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    write_text(path.with_name(path.name + ".tmp"), "".join(k + "\n" for k in kept))
+    os.replace(path.with_name(path.name + ".tmp"), path)
+
+
 def progress_line(step, total, stats, tokens_per_s, eta_s) -> str:
     done = int(30 * step / total)
     return (f"[{'#' * done}{'.' * (30 - done)}] {100 * step / total:5.1f}% step {step}/{total} "
@@ -298,11 +369,13 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
     run = Run(cfg, dev, rank, world)
     out = run.out
     if fresh and rank == 0:
-        for name in ("state.json", "metrics.jsonl"):
+        for name in ("latest", "state.json", "metrics.jsonl"):
             (out / name).unlink(missing_ok=True)
     if world > 1:
         dist.barrier()
     resumed = run.resume()
+    if rank == 0:
+        trim_metrics(out / "metrics.jsonl", run.step)
     if not resumed and cfg.train.init_from:  # a resumed run has its own weights
         run.model.load_state_dict(ExpireSpanLM.from_pretrained(cfg.train.init_from).state_dict())
     log = (out / "metrics.jsonl") if rank == 0 else None
@@ -329,13 +402,15 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
             eta = (cfg.train.steps - run.step) * tokens_per_step / max(tps, 1e-9)
             print(progress_line(run.step, cfg.train.steps, stats, tps, eta), flush=True)
             with open(log, "a") as f:
-                f.write(json.dumps({"step": run.step, "tokens": run.step * tokens_per_step, "seconds": round(run.seconds, 1),
+                f.write(json.dumps({"step": run.step, "tokens": run.step * tokens_per_step,
+                                    "seconds": round(run.seconds, 1),
                                     "lr": learning_rate(run.step - 1, cfg.train),
                                     "tok_per_s": round(tps), **stats}) + "\n")
         if rank == 0 and (run.step % cfg.train.eval_every == 0 or run.step == cfg.train.steps):
             valid.restore(0)
             result = evaluate(run.model, valid, n_valid)
-            print(f"  valid: {result['bits']:.4f} bits/token  error {result['error']:.4f}  kept {result['kept']:.0f}", flush=True)
+            print(f"  valid: {result['bits']:.4f} bits/token  error {result['error']:.4f}  "
+                  f"kept {result['kept']:.0f}", flush=True)
             with open(log, "a") as f:
                 f.write(json.dumps({"step": run.step, "split": "valid", **result}) + "\n")
         if run.step % cfg.train.save_every == 0 or run.step == cfg.train.steps:

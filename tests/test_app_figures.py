@@ -1,5 +1,4 @@
 """Unit tests of the app's plain modules: figures, text views, memory maths, alignment, export, loading."""
-import dataclasses
 import html
 import json
 
@@ -57,7 +56,7 @@ def test_colours_span_the_scale():
 
 
 def test_soft_mask_matches_spec_3_2(tr):
-    # spec 3.2 example: e = 12, R = 4 gives 0, .25, .5, .75, 1 at distances 16, 15, 14, 13, <= 12
+    # method 3.2 example: e = 12, R = 4 gives 0, .25, .5, .75, 1 at distances 16, 15, 14, 13, <= 12
     fake = type("T", (), {})()
     fake.spans = np.full((1, 20), 12.0)
     fake.ramp = 4

@@ -144,12 +144,31 @@ def test_compare_two_checkpoints(app_checkpoints, tmp_path, monkeypatch):
     at = new_app("app_pages/compare.py")
     at.radio(key="cmp_mode").set_value("Two checkpoints").run()
     assert not at.exception and not errors(at)
-    a, b = chart_specs(at)
+    a, _, b, _ = chart_specs(at)  # each: span heatmap, memory in use
     assert a["data"][0]["x"] == b["data"][0]["x"]
     assert not np.allclose(a["data"][0]["z"], b["data"][0]["z"])
+    assert "Expire-Span against its Transformer-XL baseline" not in at.radio(key="cmp_mode").options
+
+
+def test_compare_offers_the_named_baseline(app_checkpoints, tmp_path, monkeypatch):
+    from conftest import tiny_model
+
+    from model.card import write_metadata
+    tiny_model(seed=1).save_pretrained(tmp_path / "text")
+    tiny_model(seed=7, expire_span=False).save_pretrained(tmp_path / "text-txl")
+    write_metadata(tmp_path / "text", baseline="text-txl")
+    monkeypatch.setenv("EXPIRE_SPAN_CHECKPOINTS", str(tmp_path))
+    at = new_app("app_pages/compare.py")
+    at.radio(key="cmp_mode").set_value("Expire-Span against its Transformer-XL baseline").run()
+    assert not at.exception and not errors(at)
+    text = page_text(at)
+    assert "**text**: Expire-Span" in text and "**text\\-txl**: Transformer-XL (no expiry)" in text  # name escaped
+    assert len(chart_specs(at)) == 4
 
 
 def test_compare_with_one_checkpoint_explains(app_checkpoints):
     at = new_app("app_pages/compare.py")
     at.radio(key="cmp_mode").set_value("Two checkpoints").run()
-    assert not at.exception and "needs two text checkpoint" in page_text(at)
+    text = page_text(at)
+    assert not at.exception and "needs two text checkpoints" in text and "has one (text)" in text
+    assert "No text checkpoint" not in text

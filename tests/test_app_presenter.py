@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from test_app_support import MAIN, app_checkpoints, chart_specs, errors, new_app, page_text, single_thread  # noqa: F401
 
 from app import decks, presenter
-from app.decks import Deck, DeckError, Slide, decode, decode_all, encode_all, load_deck
+from app.decks import DeckError, Slide, decode, decode_all, encode_all, load_deck
 from app.examples import EXAMPLES
 
 FIRST, THIRD = list(EXAMPLES)[0], list(EXAMPLES)[2]
@@ -186,7 +186,8 @@ def test_malformed_decks_are_refused_by_field(change, field):
 
 
 @pytest.mark.parametrize("raw, says", [(b"{", "not valid JSON"), (b"\xff\xfe", "not UTF-8"),
-                                       (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"), (b" " * 2_000_001, "bytes")])
+                                       (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+                                       (b" " * 2_000_001, "bytes")])
 def test_broken_deck_files_get_one_message(raw, says):
     with pytest.raises(DeckError, match=says):
         load_deck(raw)

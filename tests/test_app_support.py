@@ -19,7 +19,8 @@ def write_checkpoints(folder: Path) -> Path:
     """Tiny random checkpoints named as the shipped ones: text (bytes), corridor, object-collision."""
     tiny_model(seed=1).save_pretrained(folder / "text")
     tiny_model(seed=2, vocab_size=22).save_pretrained(folder / "corridor")
-    tiny_model(seed=3, vocab_size=collision.vocab_size(collision.SCALED), pre_norm=True).save_pretrained(folder / "object-collision")
+    collision_vocab = collision.vocab_size(collision.SCALED)
+    tiny_model(seed=3, vocab_size=collision_vocab, pre_norm=True).save_pretrained(folder / "object-collision")
     (folder / "text" / "README.md").write_text("# Tiny text model\n\nA card with <b>raw html</b>.\n")
     return folder
 

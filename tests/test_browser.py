@@ -116,15 +116,87 @@ def test_other_pages_render(page, server):
     assert page.dialogs == []
 
 
-def test_presenter_mode(page, server):
+PRESENTATION_FONT = ("() => { const g = [...document.querySelectorAll('.js-plotly-plot')].filter(g => g.layout);"
+                     " return g.length > 0 && g.every(g => g._fullLayout.font.size === 18); }")
+
+
+def _presenter_controls_present(page) -> None:
+    page.get_by_role("button", name="Bookmark this view").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Next ▶").wait_for(timeout=30_000)
+    page.get_by_text("Chart theme", exact=True).wait_for(timeout=30_000)
+
+
+def test_presenter_mode_holds_across_pages(page, server):
     page.goto(server, wait_until="domcontentloaded")
     page.wait_for_selector(".es-longest", timeout=60_000)
     page.get_by_text("Presenter mode", exact=True).click()
+    _presenter_controls_present(page)
+    page.get_by_role("link", name="Teaching: corridor").click()
+    page.get_by_role("heading", name="Teaching: the corridor").first.wait_for(timeout=60_000)
+    _wait_for_charts(page)
     page.get_by_role("button", name="Bookmark this view").click()
-    page.wait_for_url("**bm=text.0.8**", timeout=30_000)  # view 8: "What each layer kept"
+    page.wait_for_url("**bm=teaching**", timeout=30_000)
+    page.get_by_role("link", name="Text", exact=True).click()
     page.wait_for_selector(".es-longest", timeout=60_000)
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(ARTIFACTS / "20-presenter.png"))
+    page.get_by_role("button", name="Bookmark this view").click()
+    page.wait_for_url("**at=1**", timeout=30_000)
+    heading = {"teaching": "Teaching: the corridor", "text": "Text: what each layer remembers"}
+    for i, (press, shows) in enumerate([("Next ▶", "teaching"), ("PageDown", "text"), ("◀ Previous", "teaching"),
+                                        ("PageUp", "text")]):
+        if press.startswith("Page"):
+            page.locator("body").press(press)  # what a clicker sends
+        else:
+            page.get_by_role("button", name=press).click()
+        page.get_by_role("heading", name=heading[shows]).first.wait_for(timeout=60_000)
+        _presenter_controls_present(page)
+        if shows == "teaching":
+            _wait_for_charts(page)
+            page.wait_for_function(PRESENTATION_FONT, timeout=30_000)  # the presentation theme, still
+        else:
+            page.wait_for_selector(".es-longest", timeout=60_000)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / f"2{i}-presenter-step-{i + 1}-{shows}.png"))
+    assert page.get_by_text("Traceback").count() == 0 and page.dialogs == []
+
+
+def test_a_deck_carries_pasted_text_through_a_reload(page, server, tmp_path):
+    text = "Ilse met Teodor at the pier of Varnholm, and Teodor waved."
+    page.goto(server, wait_until="domcontentloaded")
+    page.wait_for_selector(".es-longest", timeout=60_000)
+    page.get_by_text("Presenter mode", exact=True).click()
+    page.get_by_text("Type or paste", exact=True).click()
+    box = page.get_by_label("Text (Ctrl+Enter to apply)")
+    box.fill(text)
+    box.press("Control+Enter")
+    page.wait_for_function("(t) => document.querySelector('.es-strips')?.innerText.includes('Varnholm')", arg=text,
+                           timeout=60_000)
+    page.get_by_text("Text by span", exact=True).click()
+    page.get_by_text("one layer", exact=True).click()
+    pick(page, "Layer", "1")
+    page.wait_for_function("() => document.querySelector('.es-strips')?.innerText.includes('layer 1')",
+                           timeout=30_000)
+    page.get_by_role("button", name="Bookmark this view").click()
+    page.wait_for_url("**t%3D1**", timeout=30_000)  # the slide says it had text of its own
+    assert "Varnholm" not in page.url
+    page.get_by_text("Deck: save or open").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Save deck").click()
+    deck = tmp_path / "deck.json"
+    download.value.save_as(deck)
+    assert text in deck.read_text()
+
+    page.goto(server, wait_until="domcontentloaded")  # a fresh session: nothing of the old one
+    page.wait_for_selector(".es-longest", timeout=60_000)
+    page.get_by_text("Presenter mode", exact=True).click()
+    page.get_by_text("Deck: save or open").click()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").last.set_input_files(str(deck))
+    page.wait_for_function("(t) => [...document.querySelectorAll('textarea')].some(a => a.value === t)", arg=text,
+                           timeout=60_000)
+    page.wait_for_function("() => document.querySelector('.es-strips')?.innerText.includes('layer 1')"
+                           " && !document.querySelector('.es-strips')?.innerText.includes('layer 0')",
+                           timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "25-deck-reopened.png"))
+    assert page.get_by_text("Traceback").count() == 0
 
 
 def test_object_tracking_plays_frames(page, server):

@@ -42,7 +42,7 @@ def test_weights_that_do_not_fit_the_config(tmp_path, tiny_checkpoint):
     shutil.copy(tiny_checkpoint / "model.safetensors", tmp_path / "model.safetensors")
     config = json.loads((tiny_checkpoint / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**config, "d_model": 64}))
-    with pytest.raises(CheckpointError, match="cannot load weights"):
+    with pytest.raises(CheckpointError, match="does not match config.json"):
         ExpireSpanLM.from_pretrained(tmp_path)
 
 

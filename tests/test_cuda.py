@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 
 
 def test_trace_on_cuda_matches_the_cpu():
-    """Spans (spec 2.1), soft mask and drops (3, 7) and the loss agree across devices for the same weights."""
+    """Spans (method 2.1), soft mask and drops (3, 7) and the loss agree across devices for the same weights."""
     text = ("The coast was clear at dawn, and the ships sailed for Egypt. " * 30).encode()
     model = tiny_model(seed=3)
     on_cpu = trace(model, text)

@@ -1,4 +1,4 @@
-"""The text figures of `model.evaluate`: which bytes need long context (paper Figure 9, spec section 10), and
+"""The text figures of `model.evaluate`: which bytes need long context (paper Figure 9, method section 10), and
 the interval that says whether their loss rises more than the others' when L is cut."""
 import numpy as np
 

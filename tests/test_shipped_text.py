@@ -1,4 +1,4 @@
-"""The shipped text checkpoint does what its card and the app's Figure 9 example say (spec section 10,
+"""The shipped text checkpoint does what its card and the app's Figure 9 example say (method section 10,
 paper Figure 9): with L cut to L/4 at inference, the extra loss sits on a name only long context predicts."""
 import re
 from pathlib import Path

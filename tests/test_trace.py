@@ -226,7 +226,7 @@ def test_several_threads_can_trace_on_one_shared_model_at_once():
 ], ids=["expire-span", "span-limit", "baseline", "baseline-short", "attention"])
 def test_passes_of_several_blocks_give_the_trace_of_one_pass_per_block(monkeypatch, setup):
     """The trace runs BLOCKS_PER_PASS blocks of M in one pass of the model (evaluation only); the caches,
-    drops and memories seen must be exactly those of one pass per block (spec 7), the outputs equal up to
+    drops and memories seen must be exactly those of one pass per block (method 7), the outputs equal up to
     float rounding."""
     setup = dict(setup)
     span_limit, attention_layer = setup.pop("span_limit", None), setup.pop("attention_layer", None)

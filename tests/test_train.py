@@ -22,7 +22,8 @@ def write_config(tmp_path, out_dir, extra="", task="text"):
     corpus.mkdir(exist_ok=True)
     for split in ("train", "valid", "test"):
         (corpus / f"{split}.txt").write_text(TEXT)
-    data = f'task = "text"\ncorpus = "{corpus}"' if task == "text" else 'task = "corridor"\nmin_length = 4\nmax_length = 40'
+    corridor = 'task = "corridor"\nmin_length = 4\nmax_length = 40'
+    data = f'task = "text"\ncorpus = "{corpus}"' if task == "text" else corridor
     path = tmp_path / "run.toml"
     path.write_text(f"""
 [model]
@@ -158,7 +159,7 @@ def test_evaluate_and_model_card_from_a_finished_run(tmp_path):
     table = (tmp_path / "README.md").read_text()
     assert "| corridor | Expire-Span | error |" in table and "| corridor | Transformer-XL | error |" in table
     r = run("model.card", "--run", str(tmp_path / "run"), "--name", "corridor", "--results", str(results),
-            "--out", str(tmp_path / "shipped"))
+            "--out", str(tmp_path / "shipped"), "--trained-on", "a test machine")
     assert r.returncode == 0, r.stderr
     card = (tmp_path / "shipped" / "README.md").read_text()
     assert "trained 6 steps = 384 tokens" in card and "cue_span" in card

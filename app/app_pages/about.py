@@ -18,17 +18,26 @@ the maximum span; a query at step t sees it with weight m = clamp(1 + (e − (t 
 the memory's age and R the length of the ramp.
 """
 
+PRIVACY = """
+**What happens to your text.** Text you paste or upload is traced in this server's memory. Its trace is kept
+in a bounded in-memory cache of recent traces, keyed by a hash of the text, so someone else
+sees that trace only by pasting the identical text. Your text is never written to disk, never put in a URL
+(bookmarks and shared links hold only the page, example, view, layer and step) and never sent anywhere else;
+it is gone when the server restarts or the cache drops it.
+"""
+
 st.title("About the model")
 picked = ui.pick_model(None, "ckpt_about")
 st.markdown(HOW_IT_WORKS)
+st.markdown(PRIVACY)
 if picked is not None:
     source, name, model = picked
     ui.device_line()
-    st.subheader(f"Model card: {name}")
+    st.subheader(f"Model card: {ui.plain(name)}")
     card = loading.read_model_card(source)
     if card:
         with st.container(border=True):
-            st.markdown(card)  # markdown only: raw HTML in a card is not rendered
+            st.markdown(card)  # markdown only: raw HTML is not rendered, images are links (loading.without_images)
     else:
         st.info("This checkpoint has no README.md model card.")
     with st.expander("Configuration (config.json)"):

@@ -1,13 +1,21 @@
 """Compare: two layers of one checkpoint, or two checkpoints, side by side on the same text."""
+import numpy as np
 import streamlit as st
 from model import ExpireSpanError
 
-from app import figures, loading, presenter, state, ui
+from app import baselines, figures, loading, presenter, state, ui
 from app.examples import EXAMPLES, example_text
 from app.text_views import legend, strips_html, text_strip
 
+BASELINE_MODE = "Expire-Span against its Transformer-XL baseline"
+
 st.title("Compare")
-mode = st.radio("Compare", ["Two layers", "Two checkpoints"], key="cmp_mode", horizontal=True)
+available = loading.list_checkpoints()
+text_names = ui.checkpoint_names("text")
+with_baseline = baselines.pairs(text_names, available)
+modes = ["Two layers", "Two checkpoints"] + ([BASELINE_MODE] if with_baseline else [])
+ui.clamp_choice("cmp_mode", modes)
+mode = st.radio("Compare", modes, key="cmp_mode", horizontal=True)
 kind = st.radio("Input", ["Example", "Type or paste"], key="cmp_input", horizontal=True)
 if kind == "Example":
     text = example_text(st.selectbox("Example", list(EXAMPLES), key="cmp_example"))
@@ -49,16 +57,29 @@ if mode == "Two layers":
                                       presenter.font_size()))
     ui.chart(figures.layer_scatter(tr, *chosen), key="cmp_scatter")
 else:
-    names = ui.checkpoint_names("text")
-    if len(names) < 2:
-        ui.no_checkpoint_guidance("text")
-        st.info("Comparing checkpoints needs two text checkpoint folders.")
+    names = text_names
+    if mode == BASELINE_MODE:
+        model_name = st.selectbox("Expire-Span checkpoint", list(with_baseline), key="cmp_ckpt_expire")
+        pair = [model_name, with_baseline[model_name]]
+    elif len(names) < 2:
+        if not names:
+            ui.no_checkpoint_guidance("text")
+        else:
+            st.info(f"Comparing two checkpoints needs two text checkpoints; the checkpoints folder has one "
+                    f"({ui.plain(names[0])}). Compare two layers of it instead, or add a second text checkpoint, "
+                    "for example the Transformer-XL baseline trained by `python -m model.train --config "
+                    "configs/text-txl.toml`.")
         st.stop()
+    else:
+        pair = [st.columns(2)[i].selectbox(f"Checkpoint {'AB'[i]}", names, i, key=f"cmp_ckpt_{i}") for i in (0, 1)]
     cols = st.columns(2)
-    for i, col in enumerate(cols):
+    for i, (col, name) in enumerate(zip(cols, pair)):
         with col:
-            name = st.selectbox(f"Checkpoint {'AB'[i]}", names, i, key=f"cmp_ckpt_{i}")
-            tr = traced(str(loading.list_checkpoints()[name]))
+            tr = traced(str(available[name]))
             if tr is not None:
+                kind = "Expire-Span" if tr.expire_span else "Transformer-XL (no expiry)"
+                st.markdown(f"**{ui.plain(name)}**: {kind}; {tr.mean_kept:,.0f} memories in use a layer on average; "
+                            f"{float(np.nanmean(tr.bits)):.2f} bits per byte")
                 ui.chart(figures.span_heatmap(tr, 0, len(tr.tokens)), key=f"cmp_heat_{i}")
+                ui.chart(figures.memory_in_use(tr), key=f"cmp_use_{i}")
     ui.device_line()

@@ -4,9 +4,9 @@ import streamlit as st
 from model import ExpireSpanError
 from model.tasks import collision
 
-from app import loading, state, task_figures, ui
+from app import loading, play, state, task_figures, ui
 from app.collision_view import (accuracy, accuracy_by_part, colour_legend_html, frame_story, md_escape,
-                                next_collision, quadrant_note, question_rows)
+                                next_collision, parse_upload, quadrant_note, question_rows)
 
 # 3,000 frames: over seeds 0-9 the tightest spread of the lengths measured (bench/collision_accuracy.py).
 DEFAULT_FRAMES = 3000
@@ -47,9 +47,9 @@ else:
         st.info("Choose a JSON file.")
         st.stop()
     try:
-        seq = collision.from_json(upload.getvalue())
-    except (ValueError, RecursionError) as e:
-        st.error(f"Cannot read this file: {md_escape(e) if isinstance(e, ValueError) else 'it is nested too deeply.'}")
+        seq = parse_upload(upload.getvalue())  # capped by bytes before parsing, by tokens before tracing
+    except ValueError as e:
+        st.error(f"Cannot read this file: {md_escape(e)}")
         st.stop()
     if collision.vocab_size(seq.config) != model.config.vocab_size:
         st.error(f"This sequence uses {collision.vocab_size(seq.config)} token ids (grid {seq.config.grid}, "
@@ -99,9 +99,14 @@ def _jump(step: int) -> None:
     st.session_state["frame"] = next_collision(seq, int(st.session_state.get("frame", 0)), step)
 
 
-@st.fragment
+interval = play.controls("frames", "the frame")
+
+
+@st.fragment(run_every=interval)
 def frame_view():
     ui.clamp_state("frame", 0, seq.n_frames - 1)
+    if interval:
+        play.advance("frame", 1, 0, seq.n_frames - 1)
     b1, b2, _ = st.columns([1, 1, 3])
     b1.button("Previous collision", key="objects_prev", on_click=_jump, args=(-1,))
     b2.button("Next collision", key="objects_next", on_click=_jump, args=(1,))
@@ -133,4 +138,5 @@ st.caption("One row per scored question. 'asked colours': the question's two col
            "that answers it; 'tokens back': how far back that is; 'memory survived in layers': the layers in which "
            "some token of that collision's frame was still remembered at the question (its span reached that "
            "far and it had not been dropped from the layer's memory), or 'none'.")
-ui.export_section(tr, fig, "collision", dict(checkpoint=name, frames=seq.n_frames, seed=seq.seed), text=False)
+ui.export_section(tr, fig, "collision", dict(checkpoint=name, frames=seq.n_frames, seed=seq.seed,
+                                            input_sha1=loading.digest(seq.tokens)), text=False)

@@ -13,7 +13,7 @@ st.markdown("An episode is **START, a cue, a corridor of distractors, QUERY**. A
             "let every distractor expire: *the cue lives, the rest fades*.")
 source, name, model = ui.require_model("corridor", "ckpt_corridor")
 if model.config.vocab_size != corridor.vocab_size(loading.CORRIDOR_CONFIG):
-    st.error(f"{name} has a vocabulary of {model.config.vocab_size}; the corridor task uses "
+    st.error(f"{ui.plain(name)} has a vocabulary of {model.config.vocab_size}; the corridor task uses "
              f"{corridor.vocab_size(loading.CORRIDOR_CONFIG)} tokens.")
     st.stop()
 
@@ -49,4 +49,5 @@ st.dataframe(pd.DataFrame(rows), hide_index=True)
 st.caption(f"Span: how many steps the model keeps a memory (at most {tr.max_span:,} for this model); past its span "
            f"a memory fades out over {tr.ramp} steps. The query still sees the cue while the cue's span covers the "
            "distance between them, and partly while it fades: \"seen at the query\" is how much (1 = fully).")
-ui.export_section(tr, fig, "corridor", dict(checkpoint=name, length=length, seed=int(seed)), text=False)
+ui.export_section(tr, fig, "corridor", dict(checkpoint=name, length=length, seed=int(seed),
+                                           input_sha1=loading.digest(ep.tokens)), text=False)

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 from model import ExpireSpanError
 
-from app import attention, compare, familiarity, figures, kept, loading, presenter, state, ui
+from app import attention, compare, familiarity, figures, kept, loading, play, presenter, state, ui
 from app.examples import EXAMPLES, example_text, partner_text
 from app.memory import dropped_by, held_at
 from app.scales import SCALE_HELP, SCALES, scale_values
@@ -90,7 +90,8 @@ if T > figures.MAX_WINDOW:
     stop = min(T, start + figures.MAX_WINDOW)
 
 view = st.radio("View", VIEWS, key="view", horizontal=True, label_visibility="collapsed")
-fig = page = None
+fig = page = animation = None
+meta = dict(checkpoint=name, input_sha1=loading.digest(text))
 
 
 def pick_layer() -> int:
@@ -175,19 +176,24 @@ elif view == "Text by span":
         legend = scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
     rows = [(lab, text_strip(tr.tokens, scaled.fraction[k], 1.0, start, hi, "byte {i}: span {v:,.1f} steps",
                              title_values=values[k])) for k, lab in enumerate(labels)]
-    ui.html_block(legend + strips_html(rows, presenter.font_size()))
+    page = ("Text by span", legend + strips_html(rows, presenter.font_size()))
+    ui.html_block(page[1])
     st.caption("Byte by byte: each character coloured by its own span. Hover a character for its position.")
 
 elif view == "Remembered at step t":
     def kept_legend() -> str:
         return scale_legend(0, 1, "shared", "how much of each memory step t still sees (0 = none, 1 = all):")
 
-    @st.fragment
+    interval = play.controls("step", "step t") if T >= 2 else None
+
+    @st.fragment(run_every=interval)
     def remembered():
         if T < 2:
             st.info("Give at least two bytes: a step needs something before it.")
             return
         ui.clamp_state("step", 1, T)
+        if interval:
+            play.advance("step", max(1, tr.block_size // 4), 1, T)
         t = st.slider("Step t: the model has just read byte t and looks back", 1, T, min(T, start + 200), key="step")
         lo = max(0, t - TEXT_WINDOW)
         held, gone = held_at(tr, t), dropped_by(tr, t)
@@ -197,11 +203,14 @@ elif view == "Remembered at step t":
             ramp = int(((held[l] > 0) & (held[l] < 1)).sum())
             label = f"layer {l}: {full} held, {ramp} fading, {int(gone[l].sum())} dropped"
             rows.append((label, text_strip(tr.tokens, held[l], 1.0, lo, t, "{i}: seen at {v:.0%}", struck=gone[l])))
-        ui.html_block(kept_legend() + strips_html(rows, presenter.font_size()))
+        body = kept_legend() + strips_html(rows, presenter.font_size())
+        ui.html_block(body)
+        ui.download_view(f"Remembered at step {t:,}", body, meta, "remembered-at-step-t", "This step as HTML")
         st.caption("Bright: still fully held. Darker: fading out (its span has passed; it fades over "
                    f"{tr.ramp} steps). Struck through: already thrown out of the cache. Moving the slider redraws "
                    "this part only; the model does not run again.")
     remembered()
+    animation = lambda: figures.step_animation(tr, start, stop)  # noqa: E731 (built on click)
 
 elif view == "Attention at step t":
     try:
@@ -224,8 +233,10 @@ elif view == "Attention at step t":
             st.markdown("\n".join(f"- layer {l}: {attention.kept_vs_used(held[l], share[l])}"
                                    for l in range(tr.n_layers)))
             rows = attention.attention_rows(words, readers, t, tr, lo=max(0, t - TEXT_WINDOW))
-            ui.html_block(scale_legend(0, 1, "shared", "share of the layer's attention, from none to its favourite:")
-                          + strips_html(rows, presenter.font_size()))
+            body = (scale_legend(0, 1, "shared", "share of the layer's attention, from none to its favourite:")
+                    + strips_html(rows, presenter.font_size()))
+            ui.html_block(body)
+            ui.download_view(f"Attention at step {t:,}", body, meta, "attention-at-step-t", "This step as HTML")
             st.caption("Each row is one layer: the brighter a word, the more of this byte's attention it took, and "
                        "words struck through had already been dropped from memory, so nothing could read them. "
                        "Shares are of all the attention heads together.")
@@ -318,5 +329,4 @@ elif view == "Edit and compare":
                 st.info("No word present in both versions changed its span by more than 0.01 steps.")
 
 # --- export ------------------------------------------------------------------------------------
-ui.export_section(tr, fig, view.lower().replace(" ", "-"), dict(checkpoint=name, input_sha1=loading.digest(text)),
-                 page=page)
+ui.export_section(tr, fig, view.lower().replace(" ", "-"), meta, page=page, animation=animation)

@@ -6,6 +6,7 @@ The model's own memory stays bounded by what its spans keep; the trace's arrays 
 """
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -25,7 +26,7 @@ BLOCKS_PER_PASS = 2
 class Trace:
     """Per-token, per-layer record of one run. Positions index `tokens`."""
     tokens: np.ndarray       # T, int64
-    spans: np.ndarray        # n_layers x T: predicted span e_i (spec 2.1); L for every memory without expiry
+    spans: np.ndarray        # n_layers x T: predicted span e_i (method 2.1); L for every memory without expiry
     dropped_at: np.ndarray   # n_layers x T: first query position at which the memory was gone, -1 if never
     cache_size: np.ndarray   # n_layers x n_blocks: memories the block's queries could see (before it)
     # T, in bits. Next-token mode: bits[i] = -log2 p(token i | tokens before it); bits[0] is NaN (nothing
@@ -47,13 +48,13 @@ class Trace:
     meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-ready: arrays become lists, NaN bits become null."""
+        """JSON-ready and strict (no bare NaN): arrays become lists, NaN or infinite values become null."""
         out = {
             "tokens": self.tokens.tolist(),
-            "spans": np.round(self.spans, 3).tolist(),
+            "spans": _finite_list(np.round(self.spans, 3)),
             "dropped_at": self.dropped_at.tolist(),
             "cache_size": self.cache_size.tolist(),
-            "bits": [None if math.isnan(b) else round(b, 4) for b in self.bits.tolist()],
+            "bits": [round(b, 4) if math.isfinite(b) else None for b in self.bits.tolist()],
             "predictions": self.predictions.tolist(),
             "max_span": self.max_span, "ramp": self.ramp, "block_size": self.block_size,
             "n_layers": self.n_layers, "expire_span": self.expire_span, "span_limit": self.span_limit,
@@ -63,12 +64,13 @@ class Trace:
             out["targets"] = self.targets.tolist()
         if self.attention is not None:
             out["attention_layer"] = self.attention_layer
-            out["attention"] = np.round(self.attention, 5).tolist()
+            out["attention"] = _finite_list(np.round(self.attention, 5))
         return out
 
     def save_json(self, path) -> None:
+        """Strict JSON (allow_nan=False: any non-finite number left would be an error, not a bare NaN)."""
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f)
+            json.dump(self.to_dict(), f, allow_nan=False)
 
     @property
     def mean_kept(self) -> float:
@@ -76,24 +78,60 @@ class Trace:
         return float(self.cache_size.mean())
 
 
+def _finite_list(a: np.ndarray) -> list:
+    """a.tolist() with NaN and infinities as None (checked first: the usual array has none)."""
+    if np.isfinite(a).all():
+        return a.tolist()
+    return np.where(np.isfinite(a), a, None).tolist()
+
+
+def _int_ids(values, what: str) -> np.ndarray:
+    """A flat sequence of whole numbers as int64, or an InputError naming what is wrong with it."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    if isinstance(values, (str, bytes)):
+        raise InputError(f"{what} must be a sequence of integers, not a string")
+    try:
+        ids = np.asarray(values)
+    except (ValueError, TypeError):
+        raise InputError(f"{what} must be a flat sequence of integers") from None
+    if ids.dtype == object or ids.ndim != 1:
+        raise InputError(f"{what} must be a flat sequence of integers")
+    if ids.dtype == bool or not (np.issubdtype(ids.dtype, np.integer) or np.issubdtype(ids.dtype, np.floating)):
+        if ids.size:
+            raise InputError(f"{what} must be integers (got {ids.dtype} values such as {ids[0].item()!r})")
+    if ids.size and np.issubdtype(ids.dtype, np.floating):
+        whole = np.isfinite(ids) & (ids == np.round(ids))
+        if not whole.all():
+            i = int(np.flatnonzero(~whole)[0])
+            raise InputError(f"{what} must be integers: {ids[i].item()!r} at position {i} is not a whole number")
+        if np.abs(ids).max() >= 2 ** 62:
+            raise InputError(f"{what} hold a number too large to be a token id")
+    return ids.astype(np.int64)
+
+
+def check_layer(value, n_layers: int, what: str = "attention_layer") -> None:
+    """A layer index must be a plain integer (not a bool or a float) in 0..n_layers - 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{what} must be an integer layer index in 0..{n_layers - 1} (got {value!r})")
+    if not 0 <= value < n_layers:
+        raise InputError(f"{what} must be in 0..{n_layers - 1} (got {value})")
+
+
 def encode_input(inputs, vocab_size: int) -> np.ndarray:
     """Text (as UTF-8 bytes), bytes, or a sequence of token ids -> int64 ids, or an InputError."""
     if isinstance(inputs, str):
-        inputs = inputs.encode("utf-8")
+        try:
+            inputs = inputs.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InputError(f"the text cannot be written as UTF-8: character {e.object[e.start]!r} at position "
+                             f"{e.start} is a lone surrogate, not a character") from None
     if isinstance(inputs, (bytes, bytearray, memoryview)):
         if vocab_size < 256:
             raise InputError(f"this model reads token ids 0..{vocab_size - 1}, not text; give token ids")
         ids = np.frombuffer(bytes(inputs), dtype=np.uint8).astype(np.int64)
     else:
-        if isinstance(inputs, torch.Tensor):
-            inputs = inputs.detach().cpu().numpy()
-        ids = np.asarray(inputs)
-        if ids.dtype == object or ids.ndim != 1:
-            raise InputError("token ids must be a flat sequence of integers")
-        if ids.size and not np.issubdtype(ids.dtype, np.integer):
-            if not (np.issubdtype(ids.dtype, np.floating) and np.all(ids == np.round(ids))):
-                raise InputError(f"token ids must be integers (got {ids.dtype})")
-        ids = ids.astype(np.int64)
+        ids = _int_ids(inputs, "token ids")
     if ids.size == 0:
         raise InputError("the input is empty: give at least one token")
     bad = np.flatnonzero((ids < 0) | (ids >= vocab_size))
@@ -114,11 +152,14 @@ class Tracer:
                  progress: Callable[[int, int], None] | None = None, total: int | None = None,
                  span_limit: int | None = None):
         cfg = model.config
+        if span_limit is not None and (isinstance(span_limit, bool) or not isinstance(span_limit, numbers.Integral)):
+            raise InputError(f"span_limit must be an integer in 1..{cfg.max_span} (got {span_limit!r})")
         if span_limit is not None and not 1 <= span_limit <= cfg.max_span:
             raise InputError(f"span_limit must be in 1..{cfg.max_span} (got {span_limit})")
-        self.span_limit = span_limit
-        if attention_layer is not None and not 0 <= attention_layer < cfg.n_layers:
-            raise InputError(f"attention_layer must be in 0..{cfg.n_layers - 1} (got {attention_layer})")
+        self.span_limit = None if span_limit is None else int(span_limit)
+        if attention_layer is not None:
+            check_layer(attention_layer, cfg.n_layers)
+            attention_layer = int(attention_layer)
         self.model, self.cfg = model, cfg
         self.attention_layer = attention_layer
         self.progress, self.total = progress, total
@@ -132,19 +173,21 @@ class Tracer:
 
     def feed(self, tokens, targets=None) -> None:
         ids = encode_input(tokens, self.cfg.vocab_size)
+        if targets is not None:
+            targets = _int_ids(targets, "targets")
         if self.with_targets is None:
             self.with_targets = targets is not None
             self.pending_targets = np.zeros(0, np.int64) if self.with_targets else None
         if self.with_targets != (targets is not None):
             raise InputError("give targets with every piece or with none")
         if self.with_targets:
-            targets = np.asarray(targets, dtype=np.int64)
             if targets.shape != ids.shape:
                 raise InputError(f"targets must match the tokens in length ({targets.shape} vs {ids.shape})")
             if np.any(targets >= self.cfg.vocab_size) or np.any(targets < -1):
                 raise InputError(f"targets must be -1 (none) or in 0..{self.cfg.vocab_size - 1}")
             self.pending_targets = np.concatenate([self.pending_targets, targets])
-        if self.attention_layer is not None and self.n_done + len(self.pending_tokens) + len(ids) > MAX_ATTENTION_TOKENS:
+        so_far = self.n_done + len(self.pending_tokens) + len(ids)
+        if self.attention_layer is not None and so_far > MAX_ATTENTION_TOKENS:
             raise InputError(f"attention weights are recorded for at most {MAX_ATTENTION_TOKENS} tokens; "
                              "trace a shorter input or leave attention off")
         self.pending_tokens = np.concatenate([self.pending_tokens, ids])

@@ -1,13 +1,23 @@
-"""python -m model.trace --checkpoint DIR_OR_REPO_ID --text-file F --out trace.json [--device auto]"""
+"""python -m model.trace --checkpoint DIR_OR_REPO_ID --text-file F --out trace.json [--device auto]
+[--attention-layer N] [--max-bytes N]
+
+Every failure (unreadable input, an input over --max-bytes, an --out that cannot be written, a bad
+checkpoint) ends in one line `error: ...` and exit status 2; the output path is checked before tracing, and
+the JSON is written whole or not at all. Inputs longer than two blocks show a progress bar on stderr.
+"""
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
 import torch
 
-from ..errors import ExpireSpanError
+from ..errors import ExpireSpanError, InputError
 from ..expire_span import ExpireSpanLM
-from . import trace
+from . import BLOCKS_PER_PASS, trace
+
+DEFAULT_MAX_BYTES = 2_000_000  # about a minute on a 2-core CPU with the shipped text model; raise with --max-bytes
 
 
 def pick_device(name: str) -> torch.device:
@@ -18,28 +28,80 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def check_out(path: str) -> Path:
+    """--out must name a file in an existing, writable folder (checked before any work)."""
+    out = Path(path)
+    if out.is_dir():
+        raise ExpireSpanError(f"--out {path} is a folder; give a file name such as {out / 'trace.json'}")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExpireSpanError(f"--out {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ExpireSpanError(f"--out {path}: the folder {folder} is not writable")
+    return out
+
+
+def read_input(path: str, max_bytes: int) -> bytes:
+    """The input file's bytes, refused (before reading it all) when longer than max_bytes (0: no limit)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1) if max_bytes else f.read()
+    except OSError as e:
+        raise ExpireSpanError(f"cannot read {path}: {e.strerror or e}") from None
+    if max_bytes and len(data) > max_bytes:
+        raise InputError(f"{path} is longer than --max-bytes {max_bytes:,}; raise the limit (0: none) or cut it")
+    return data
+
+
+def progress_bar(total: int, block_tokens: int):
+    """A tqdm bar on stderr for inputs over two blocks, else None (returns (callback, close))."""
+    if total <= block_tokens:
+        return None, lambda: None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm comes with huggingface_hub; without it, a plain line at the end
+        return None, lambda: print(f"traced {total:,} tokens", file=sys.stderr)
+    bar = tqdm(total=total, unit="tok", unit_scale=True, desc="tracing", file=sys.stderr, mininterval=0.5)
+
+    def update(done, _total):
+        bar.update(done - bar.n)
+    return update, bar.close
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.trace", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m model.trace", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="checkpoint folder or Hugging Face repo id")
     parser.add_argument("--text-file", required=True, help="input file; its bytes are the tokens")
     parser.add_argument("--out", required=True, help="where to write the trace as JSON")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
     parser.add_argument("--attention-layer", type=int, default=None,
                         help="also record this layer's attention weights (inputs up to 4,096 tokens)")
+    parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
+                        help=f"refuse longer inputs (default {DEFAULT_MAX_BYTES:,}; 0: no limit)")
     args = parser.parse_args(argv)
     try:
+        if args.max_bytes < 0:
+            raise InputError(f"--max-bytes must be >= 0 (got {args.max_bytes})")
+        out = check_out(args.out)
+        data = read_input(args.text_file, args.max_bytes)
         device = pick_device(args.device)
         model = ExpireSpanLM.from_pretrained(args.checkpoint, map_location=str(device))
-        try:
-            with open(args.text_file, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise ExpireSpanError(f"cannot read {args.text_file}: {e.strerror}") from None
+        progress, close = progress_bar(len(data), BLOCKS_PER_PASS * model.config.block_size)
         start = time.perf_counter()
-        result = trace(model, data, attention_layer=args.attention_layer)
+        try:
+            result = trace(model, data, attention_layer=args.attention_layer, progress=progress)
+        finally:
+            close()
         seconds = time.perf_counter() - start
         result.meta = {"checkpoint": args.checkpoint, "device": str(device), "seconds": round(seconds, 3)}
-        result.save_json(args.out)
+        tmp = out.with_name(out.name + ".tmp")
+        try:
+            result.save_json(tmp)
+            os.replace(tmp, out)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise ExpireSpanError(f"cannot write {args.out}: {e.strerror or e}") from None
     except ExpireSpanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
