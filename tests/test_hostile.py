@@ -305,6 +305,38 @@ def test_about_page_has_the_privacy_note(app_checkpoints):
     assert "never written to disk" in text and "hash of the text" in text
 
 
+# --- 3. links: query parameters parsed strictly; a bad one is ignored with a notice ---------------------
+
+@pytest.mark.parametrize("bm, at_value", [
+    ("text.0.0.0.0", "²"),  # '²'.isdigit() is true and int('²') fails: the link that broke every page
+    ("text.l=²", "0"), ("text.0.0.0.0", "-1"), ("text.0.0.0.0", "99"), ("text.st=99999999999", "0"),
+    ("<script>alert(1)</script>", "0"), ("text.v=" + "9" * 5000, "0"), ("~~~", "0"),
+])
+def test_bad_links_open_the_app_with_a_notice(app_checkpoints, bm, at_value):
+    from streamlit.testing.v1 import AppTest
+    from test_app_support import MAIN
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.query_params["bm"], at.query_params["at"] = bm, at_value
+    at.run()
+    assert not at.exception and not errors(at)
+    assert any(t.value.startswith("Text:") for t in at.title)
+
+
+@pytest.mark.parametrize("deck, field", [
+    ({"format": "expire-span-deck", "version": 99, "title": "t", "slides": [{"page": "text"}]}, "version"),
+    ({"format": "expire-span-deck", "version": 1, "title": "t", "slides": [{"page": "text", "text": "x" * 60_000}]},
+     "slides[0].text"),
+    ({"format": "expire-span-deck", "version": 1, "title": ["t"], "slides": [{"page": "text"}]}, "title"),
+    ({"format": "expire-span-deck", "version": 1, "title": "t", "slides": [{"page": "text",
+      "controls": {"layer": 1e9}}]}, "slides[0].controls.layer"),
+])
+def test_hostile_deck_files_are_refused_by_field(deck, field):
+    from app.decks import DeckError, load_deck
+    with pytest.raises(DeckError) as e:
+        load_deck(json.dumps(deck))
+    assert str(e.value).startswith(field) and one_line(str(e.value))
+
+
 # --- 4, 5, 6. object uploads ----------------------------------------------------------------------------
 
 def sequence(frames: int = 10) -> dict:
