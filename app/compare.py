@@ -9,6 +9,12 @@ from .words import Words, WordStats, word_stats
 MAX_COMPARE_BYTES = 20_000
 
 
+def align_traces(trace_a, trace_b) -> np.ndarray:
+    """align() over what the model read, position by position: a converted model may drop line ends, so its
+    positions are not the typed bytes (the app's traces show each position as the byte it stands for)."""
+    return align(trace_a.tokens.astype(np.uint8).tobytes(), trace_b.tokens.astype(np.uint8).tobytes())
+
+
 def align(a: bytes, b: bytes) -> np.ndarray:
     """For each byte of b, the index of the matching byte in a, or -1 where b inserted or replaced it."""
     out = np.full(len(b), -1, np.int64)

@@ -1,4 +1,5 @@
 """Finding and loading checkpoints, and reading user input, without Streamlit (plain, testable functions)."""
+import dataclasses
 import hashlib
 import os
 import re
@@ -8,6 +9,8 @@ import numpy as np
 import torch
 
 from model import CheckpointError, ExpireSpanConfig, ExpireSpanLM, InputError
+from model.hub import VOCAB_FILE
+from model.trace import Trace
 from model.tasks import collision, corridor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +39,11 @@ def list_checkpoints(folder: Path | None = None) -> dict[str, Path]:
     return {name: found[name] for name in order}
 
 
-def task_of(name: str, config: ExpireSpanConfig) -> str:
-    """'text', 'corridor' or 'collision': by the checkpoint's name, else by its vocabulary size."""
+def task_of(name: str, config: ExpireSpanConfig, folder: Path | None = None) -> str:
+    """'text', 'corridor' or 'collision': a checkpoint converted from the authors' code (its folder holds
+    vocab.json, a byte vocabulary) is a text model; else by the checkpoint's name, else by its vocabulary size."""
+    if folder is not None and (Path(folder) / VOCAB_FILE).is_file():
+        return "text"
     lowered = name.lower()
     if "corridor" in lowered:
         return "corridor"
@@ -50,6 +56,49 @@ def task_of(name: str, config: ExpireSpanConfig) -> str:
     if any(config.vocab_size == collision.vocab_size(c) for c in COLLISION_CONFIGS):
         return "collision"
     return "unknown"
+
+
+UNKNOWN_BYTE = 0xFF  # how a byte read as <unk> is shown: never in UTF-8 text, so it shows as an unknown character
+
+
+def text_view(trace: Trace, model) -> Trace:
+    """The trace of a model with a byte vocabulary (converted from the authors' code) as the text views read a
+    byte-level trace: tokens and predictions become the bytes they stand for (<eos>: a line end; <unk>:
+    UNKNOWN_BYTE, shown as an unknown character), and token_bytes is None. Positions stay token positions: a line
+    end the model drops is not in the trace, so the views show the text as the model read it. Any other trace
+    (a model without a byte vocabulary) is returned as is."""
+    vocab = getattr(model, "byte_vocab", None)
+    if vocab is None or trace.token_bytes is None:
+        return trace
+    shown = np.where(vocab.byte_of < 0, UNKNOWN_BYTE, vocab.byte_of)
+    meta = {**trace.meta, "byte_vocab": {**trace.meta.get("byte_vocab", {}), "shown_as_bytes": True}}
+    return dataclasses.replace(trace, tokens=shown[trace.tokens], predictions=shown[trace.predictions],
+                               token_bytes=None, meta=meta)
+
+
+def byte_vocab_note(model, text: str) -> str | None:
+    """For a model with a byte vocabulary: in plain words, how it reads this text (line ends dropped or read
+    as an end-of-line token, and how many bytes it never saw); None for any other model."""
+    vocab = getattr(model, "byte_vocab", None)
+    if vocab is None:
+        return None
+    data = text.encode("utf-8", "surrogatepass")
+    unknown, lines = vocab.unknown_bytes(data), data.count(b"\n")
+    parts = [f"This model was converted from the authors' code and reads text through its own byte table "
+             f"({len(vocab.tokens)} tokens), so positions here are its tokens."]
+    if vocab.data_eos:
+        parts.append("Line ends are read as its end-of-line token.")
+    else:
+        parts.append(f"Line ends are dropped, as in its training data: the {lines:,} line end"
+                     f"{'' if lines == 1 else 's'} of this text {'is' if lines == 1 else 'are'} not read, and lines "
+                     "run on into each other.")
+    if unknown:
+        are = "is" if unknown == 1 else "are"
+        parts.append(f"{unknown:,} byte{'' if unknown == 1 else 's'} of this text never occurred in its training "
+                     f"data and {are} read as its unknown token (shown as �).")
+    else:
+        parts.append("Every byte of this text is in its table.")
+    return " ".join(parts)
 
 
 def collision_config_for(vocab_size: int):

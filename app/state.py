@@ -10,8 +10,8 @@ from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
-from model import Tracer, encode_input
-from model.trace import BLOCKS_PER_PASS, MAX_ATTENTION_TOKENS, Trace
+from model import Tracer
+from model.trace import BLOCKS_PER_PASS, MAX_ATTENTION_TOKENS, Trace, encode_for
 
 from . import loading
 from .fair_lock import FairLock
@@ -69,7 +69,7 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
 def _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer=None):
     """Trace pass by pass, taking the shared model for one pass of the model at a time (in arrival order),
     so that concurrent sessions take turns instead of waiting for a long trace to finish."""
-    ids = encode_input(tokens, model.config.vocab_size)
+    ids = encode_for(model, tokens)  # through the model's byte vocabulary, if it has one
     targets = None if targets is None else np.asarray(targets)
     tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit)
     step = BLOCKS_PER_PASS * model.config.block_size
@@ -77,7 +77,7 @@ def _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attentio
         with lock:
             tracer.feed(ids[a:a + step], None if targets is None else targets[a:a + step])
     with lock:
-        return tracer.finish()
+        return loading.text_view(tracer.finish(), model)  # a converted model's tokens shown as bytes
 
 
 def attention_traces(source: str, text: str) -> list[Trace]:

@@ -17,14 +17,15 @@ TRAIN_HINT = {
 
 
 def checkpoint_names(task: str | None) -> list[str]:
-    """Names of the checkpoint folders for a task (None: all) whose config can be read."""
+    """Names of the checkpoint folders for a task (None: all) whose config can be read; a folder converted from
+    the authors' code (with vocab.json) is a text model."""
     names = []
     for name, path in loading.list_checkpoints().items():
         try:
             cfg = read_config(path / "config.json", name)  # size-capped, never a traceback
         except ExpireSpanError:
             continue
-        if task is None or loading.task_of(name, cfg) == task:
+        if task is None or loading.task_of(name, cfg, path) == task:
             names.append(name)
     return names
 

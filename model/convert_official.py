@@ -14,8 +14,10 @@ import hashlib
 import json
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .config import ExpireSpanConfig
@@ -116,13 +118,103 @@ def build_vocab(train_txt: Path) -> list[str]:
 def encode_bytes(data: bytes, vocab: dict) -> list[int]:
     """Bytes -> ids through a converted model's vocab.json content: line ends become <eos> with --data-eos and
     are dropped without it (13.3); a byte the vocabulary lacks becomes <unk>."""
-    index = {word: i for i, word in enumerate(vocab["tokens"])}
-    lines, ids = data.split(b"\n"), []
-    for k, line in enumerate(lines):
-        ids += [index.get(str(b), index[UNK]) for b in line]
-        if vocab["data_eos"] and k < len(lines) - 1:
-            ids.append(index[EOS])
-    return ids
+    return ByteVocab(tuple(vocab["tokens"]), bool(vocab["data_eos"])).encode(data).tolist()
+
+
+MAX_VOCAB_BYTES = 64 << 10  # a vocab.json of 258 tokens is a few KB
+VOCAB_FORMAT = "official-bytes"
+NEWLINE = 10
+
+
+@dataclass(frozen=True)
+class ByteVocab:
+    """A converted model's byte vocabulary (vocab.json, 13.3): token id -> a byte written as its decimal value,
+    `<eos>` or `<unk>`; `data_eos`: a line end is the `<eos>` token (True) or dropped from the input (False).
+    `from_json` validates strictly; a model loaded with one carries it as `model.byte_vocab`."""
+    tokens: tuple[str, ...]
+    data_eos: bool
+
+    @classmethod
+    def from_json(cls, values, label: str = VOCAB_FILE) -> "ByteVocab":
+        """vocab.json's content, checked: every problem is one CheckpointError naming it."""
+        if not isinstance(values, dict):
+            raise CheckpointError(f"{label} must hold a JSON object")
+        keys, wanted = set(values), {"format", "tokens", "data_eos"}
+        if keys != wanted:
+            missing, extra = sorted(wanted - keys), sorted(str(k) for k in keys - wanted)
+            raise CheckpointError(f"{label} must hold exactly format, tokens and data_eos"
+                                  + (f"; it lacks {', '.join(missing)}" if missing else "")
+                                  + (f"; unknown key(s) {', '.join(k[:40] for k in extra[:4])}" if extra else ""))
+        if values["format"] != VOCAB_FORMAT:
+            raise CheckpointError(f"{label}: format must be {VOCAB_FORMAT!r} (got {str(values['format'])[:40]!r})")
+        if not isinstance(values["data_eos"], bool):
+            raise CheckpointError(f"{label}: data_eos must be true or false")
+        tokens = values["tokens"]
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise CheckpointError(f"{label}: tokens must be a list of strings")
+        for i, t in enumerate(tokens):
+            if t not in (EOS, UNK) and not (len(t) <= 3 and t.isascii() and t.isdigit() and str(int(t)) == t
+                                            and int(t) < 256):
+                raise CheckpointError(f"{label}: token {i} is {t[:20]!r}; expected a byte written as an integer "
+                                      f"0..255, {EOS} or {UNK}")
+        if len(set(tokens)) != len(tokens):
+            dup = next(t for i, t in enumerate(tokens) if t in tokens[:i])
+            raise CheckpointError(f"{label}: token {dup!r} appears more than once")
+        for needed in (EOS, UNK):
+            if needed not in tokens:
+                raise CheckpointError(f"{label}: the tokens lack {needed}")
+        return cls(tuple(tokens), values["data_eos"])
+
+    def to_json(self) -> dict:
+        return {"format": VOCAB_FORMAT, "tokens": list(self.tokens), "data_eos": self.data_eos}
+
+    @property
+    def ids(self) -> np.ndarray:
+        """256: the token id of every byte value (<unk> for a byte the vocabulary lacks, <eos> for a line end
+        with data_eos, -1 for a line end without it: dropped)."""
+        table = np.full(256, self.tokens.index(UNK), np.int64)
+        for i, t in enumerate(self.tokens):
+            if t not in (EOS, UNK):
+                table[int(t)] = i
+        table[NEWLINE] = self.tokens.index(EOS) if self.data_eos else -1
+        return table
+
+    @property
+    def byte_of(self) -> np.ndarray:
+        """len(tokens): the byte each token id stands for (<eos>: a line end, 10; <unk>: -1)."""
+        return np.array([NEWLINE if t == EOS else -1 if t == UNK else int(t) for t in self.tokens], np.int64)
+
+    def encode(self, data: bytes) -> np.ndarray:
+        """Bytes -> int64 ids (13.3): line ends are <eos> with data_eos and dropped without it; bytes the
+        vocabulary lacks are <unk>. Cutting the bytes anywhere and encoding the pieces gives the same ids."""
+        ids = self.ids[np.frombuffer(bytes(data), dtype=np.uint8)]
+        return ids[ids >= 0]
+
+    def unknown_bytes(self, data: bytes) -> int:
+        """How many of these bytes the vocabulary lacks (read as <unk>); line ends never count."""
+        raw = np.frombuffer(bytes(data), dtype=np.uint8)
+        return int(((self.ids[raw] == self.tokens.index(UNK)) & (raw != NEWLINE)).sum())
+
+
+def read_vocab(path: Path, label: str, vocab_size: int) -> ByteVocab:
+    """A checkpoint's vocab.json, size-capped and strictly checked (JSON only, never a pickle); its tokens must
+    be the model's vocabulary, one for one."""
+    name = f"{label}/{VOCAB_FILE}"
+    try:
+        if Path(path).stat().st_size > MAX_VOCAB_BYTES:
+            raise CheckpointError(f"{name} is larger than {MAX_VOCAB_BYTES:,} bytes; it is no byte vocabulary")
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"cannot read {name}: {getattr(e, 'strerror', None) or e}") from None
+    except RecursionError:
+        raise CheckpointError(f"{name} is nested too deeply to be a vocabulary") from None
+    except ValueError as e:
+        raise CheckpointError(f"{name} is not readable JSON: {str(e)[:160]}") from None
+    vocab = ByteVocab.from_json(values, name)
+    if len(vocab.tokens) != vocab_size:
+        raise CheckpointError(f"{name} has {len(vocab.tokens)} tokens, config.json's vocab_size is {vocab_size}: "
+                              "they must match")
+    return vocab
 
 
 def load_official(path: Path) -> dict:
@@ -222,9 +314,8 @@ def convert(checkpoint: Path, args: str, data: Path, out: Path) -> Path:
         raise CheckpointError(f"the weights do not fit the flags: {str(e).splitlines()[0]}") from None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    (out / VOCAB_FILE).write_text(json.dumps({"format": "official-bytes", "tokens": tokens,
-                                              "data_eos": extra["data_eos"]}, indent=1))
+    model.byte_vocab = ByteVocab(tuple(tokens), extra["data_eos"])
+    model.save_pretrained(out)  # writes vocab.json beside the weights
     digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     (out / "README.md").write_text(card(Path(checkpoint), digest, args, raw.get("epoch"), cfg, extra["data_eos"]))
     return out

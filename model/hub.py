@@ -5,7 +5,9 @@ load from safetensors only (never a pickle, even one torch would accept), every 
 (the mixin loads non-strictly by default), and every failure ends in one CheckpointError that names
 the problem instead of a traceback. Nothing is allocated before the config has passed its limits and the
 weights file's header (read on its own, without the data) has been checked against the shapes the config
-implies; non-finite weights are refused by name.
+implies; non-finite weights are refused by name. A checkpoint converted from the authors' code also holds
+`vocab.json` (its byte vocabulary, docs/method.md 13.3): read as strictly checked JSON, attached to the model as
+`model.byte_vocab` and written back by save_pretrained; without it `model.byte_vocab` is None.
 """
 import json
 import os
@@ -20,9 +22,11 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from .convert_official import read_vocab
 from .errors import CheckpointError, ConfigError
 
 CONFIG_FILE = "config.json"
+VOCAB_FILE = "vocab.json"
 WEIGHTS_FILE = "model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 MAX_CONFIG_BYTES = 1 << 20        # a config.json is a few hundred bytes
@@ -86,6 +90,20 @@ def _resolve(name_or_path, revision, cache_dir, hub_only):
         raise CheckpointError(f"{name_or_path} is a file; give the checkpoint folder that holds {WEIGHTS_FILE}")
     config = _download(str(name_or_path), CONFIG_FILE, revision, cache_dir)
     return Path(config), lambda: Path(_download(str(name_or_path), WEIGHTS_FILE, revision, cache_dir))
+
+
+def _vocab_path(name_or_path, revision, cache_dir, hub_only) -> Path | None:
+    """The local path of a checkpoint's vocab.json, or None when it has none (a Hub repo's that is not in the
+    cache while offline counts as none: the model then reads token ids only)."""
+    if not hub_only and os.path.isdir(name_or_path):
+        path = Path(name_or_path) / VOCAB_FILE
+        return path if path.exists() else None
+    try:
+        return Path(hf_hub_download(str(name_or_path), VOCAB_FILE, revision=revision, cache_dir=cache_dir))
+    except (EntryNotFoundError, LocalEntryNotFoundError):
+        return None
+    except (HFValidationError, RepositoryNotFoundError, RevisionNotFoundError, OSError) as e:
+        raise CheckpointError(f"could not fetch {VOCAB_FILE} of {name_or_path!r}: {_shorten(e, 160)}") from None
 
 
 def _shorten(text, limit: int = 80) -> str:
@@ -204,6 +222,17 @@ def _numel(shape) -> int:
 class SafetensorsHubMixin(PyTorchModelHubMixin):
     """save_pretrained / push_to_hub from huggingface_hub; a strict, safetensors-only from_pretrained."""
 
+    byte_vocab = None  # a converted model's ByteVocab (vocab.json), else None
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """The mixin's weights, plus vocab.json when the model has a byte vocabulary (a stale one is removed)."""
+        super()._save_pretrained(save_directory)
+        path = Path(save_directory) / VOCAB_FILE
+        if self.byte_vocab is not None:
+            path.write_text(json.dumps(self.byte_vocab.to_json(), indent=1), encoding="utf-8")
+        elif path.is_file():
+            path.unlink()
+
     @classmethod
     def from_pretrained(cls, name_or_path, *, revision=None, cache_dir=None, map_location="cpu", hub_only=False):
         """Load a checkpoint folder or Hub repo id (hub_only: a Hub repo id, never a local path). Every check
@@ -213,6 +242,8 @@ class SafetensorsHubMixin(PyTorchModelHubMixin):
         config_path, fetch_weights = _resolve(str(name_or_path), revision, cache_dir, hub_only)
         label = _shorten(name_or_path, 200)
         config = read_config(config_path, label)
+        vocab_path = _vocab_path(str(name_or_path), revision, cache_dir, hub_only)
+        byte_vocab = None if vocab_path is None else read_vocab(vocab_path, label, config.vocab_size)
         weights_path = fetch_weights()
         check_weights_header(cls, config, read_header(weights_path, label), label)
         model = cls(config)
@@ -224,4 +255,5 @@ class SafetensorsHubMixin(PyTorchModelHubMixin):
         for name, tensor in model.state_dict().items():
             if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
                 raise CheckpointError(f"{label}/{WEIGHTS_FILE}: tensor {name} holds NaN or infinite values")
+        model.byte_vocab = byte_vocab
         return model.eval()

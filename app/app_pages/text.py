@@ -71,6 +71,9 @@ with left:
     st.markdown(" · ".join(summary), help="A memory is one byte's state in one layer. A fixed-memory model "
                 f"(Transformer-XL) with the same limit would keep {tr.max_span:,} in every layer. Bits per byte: the "
                 "model's average surprise at each byte of this text (lower is better).")
+    vocab_note = loading.byte_vocab_note(model, text)  # a model converted from the authors' code
+    if vocab_note:
+        st.caption(vocab_note)
 with right:
     with st.expander("How to read this", expanded=not st.session_state.get("_read_howto")):
         st.markdown(kept.how_to_read(tr))
@@ -317,7 +320,7 @@ elif view == "Edit and compare":
         except (ExpireSpanError, ValueError) as e:
             st.error(f"Cannot trace version B: {e}")
         else:
-            b_to_a = compare.align(a, b)
+            b_to_a = compare.align_traces(tr, tr_b)
             words_b = split_words(tr_b.tokens)
             rows = compare.word_changes(tr, tr_b, b_to_a, words, words_b)
             if rows:

@@ -24,7 +24,17 @@ BLOCKS_PER_PASS = 2
 
 @dataclass
 class Trace:
-    """Per-token, per-layer record of one run. Positions index `tokens`."""
+    """Per-token, per-layer record of one run. Positions index `tokens`.
+
+    A model converted from the authors' code reads bytes through its byte vocabulary (`model.byte_vocab`,
+    docs/method.md 13.3): text or bytes given to it are mapped to its token ids (bytes it never saw become <unk>;
+    line ends become <eos> or are dropped, as its vocab.json says), so `tokens` are those ids and every position
+    is a token position. `token_bytes` then holds the byte each token stands for (10 for <eos>, -1 for <unk>),
+    enough to show the text the model read; `meta["byte_vocab"]` says how line ends were read ("eos" or
+    "dropped") and, when text or bytes were fed (not ids), counts the line ends dropped and the bytes read as
+    <unk>. For every other model `token_bytes` is None and `meta` has no such entry (a byte-level model's tokens
+    are the bytes).
+    """
     tokens: np.ndarray       # T, int64
     spans: np.ndarray        # n_layers x T: predicted span e_i (method 2.1); L for every memory without expiry
     dropped_at: np.ndarray   # n_layers x T: first query position at which the memory was gone, -1 if never
@@ -46,6 +56,7 @@ class Trace:
     attention: np.ndarray | None = None  # T x T: that layer's attention, mean over heads, rows = queries
     span_limit: int | None = None        # a maximum span below L imposed at inference (spans clipped at it)
     meta: dict = field(default_factory=dict)
+    token_bytes: np.ndarray | None = None  # T: with a byte vocabulary, the byte each token stands for (-1: <unk>)
 
     def to_dict(self) -> dict:
         """JSON-ready and strict (no bare NaN): arrays become lists, NaN or infinite values become null."""
@@ -60,6 +71,8 @@ class Trace:
             "n_layers": self.n_layers, "expire_span": self.expire_span, "span_limit": self.span_limit,
             "meta": self.meta,
         }
+        if self.token_bytes is not None:
+            out["token_bytes"] = self.token_bytes.tolist()
         if self.targets is not None:
             out["targets"] = self.targets.tolist()
         if self.attention is not None:
@@ -118,15 +131,20 @@ def check_layer(value, n_layers: int, what: str = "attention_layer") -> None:
         raise InputError(f"{what} must be in 0..{n_layers - 1} (got {value})")
 
 
-def encode_input(inputs, vocab_size: int) -> np.ndarray:
-    """Text (as UTF-8 bytes), bytes, or a sequence of token ids -> int64 ids, or an InputError."""
+def encode_input(inputs, vocab_size: int, byte_vocab=None) -> np.ndarray:
+    """Text (as UTF-8 bytes), bytes, or a sequence of token ids -> int64 ids, or an InputError.
+    byte_vocab (a converted model's `model.byte_vocab`): text and bytes go through it (Trace docstring)."""
     if isinstance(inputs, str):
         try:
             inputs = inputs.encode("utf-8")
         except UnicodeEncodeError as e:
             raise InputError(f"the text cannot be written as UTF-8: character {e.object[e.start]!r} at position "
                              f"{e.start} is a lone surrogate, not a character") from None
-    if isinstance(inputs, (bytes, bytearray, memoryview)):
+    if isinstance(inputs, (bytes, bytearray, memoryview)) and byte_vocab is not None:
+        ids = byte_vocab.encode(bytes(inputs))
+        if ids.size == 0 and len(inputs):
+            raise InputError("the input holds only line ends, which this model drops: give some text")
+    elif isinstance(inputs, (bytes, bytearray, memoryview)):
         if vocab_size < 256:
             raise InputError(f"this model reads token ids 0..{vocab_size - 1}, not text; give token ids")
         ids = np.frombuffer(bytes(inputs), dtype=np.uint8).astype(np.int64)
@@ -139,6 +157,18 @@ def encode_input(inputs, vocab_size: int) -> np.ndarray:
         i = int(bad[0])
         raise InputError(f"token id {int(ids[i])} at position {i} is outside the vocabulary 0..{vocab_size - 1}")
     return ids
+
+
+def encode_for(model, inputs) -> np.ndarray:
+    """encode_input for a model: through its byte vocabulary when it has one."""
+    return encode_input(inputs, model.config.vocab_size, getattr(model, "byte_vocab", None))
+
+
+def _as_bytes(inputs) -> bytes | None:
+    """The UTF-8 bytes of text or bytes input, None for token ids (a lone surrogate is left to encode_input)."""
+    if isinstance(inputs, str):
+        return inputs.encode("utf-8", "surrogatepass")
+    return bytes(inputs) if isinstance(inputs, (bytes, bytearray, memoryview)) else None
 
 
 class Tracer:
@@ -170,9 +200,21 @@ class Tracer:
         self.last_log_probs = None  # next-token mode: the previous pass's last row, which predicts the next token
         self.n_done = 0
         self.blocks = []  # per pass: dict of numpy arrays
+        self.byte_vocab = getattr(model, "byte_vocab", None)
+        self.line_ends_dropped = self.unknown_bytes = 0  # with a byte vocabulary, over text or bytes fed
+        self.fed_bytes = False
 
     def feed(self, tokens, targets=None) -> None:
-        ids = encode_input(tokens, self.cfg.vocab_size)
+        """Text or bytes (through the model's byte vocabulary, if it has one), or token ids."""
+        raw = _as_bytes(tokens) if self.byte_vocab is not None else None
+        if raw and not self.byte_vocab.data_eos and not raw.strip(b"\n") and targets is None:
+            self.fed_bytes, self.line_ends_dropped = True, self.line_ends_dropped + len(raw)
+            return  # a piece of only line ends, which this model drops: nothing to read (pieces of any size)
+        ids = encode_input(tokens, self.cfg.vocab_size, self.byte_vocab)
+        if raw is not None:
+            self.fed_bytes = True
+            self.unknown_bytes += self.byte_vocab.unknown_bytes(raw)
+            self.line_ends_dropped += 0 if self.byte_vocab.data_eos else raw.count(b"\n")
         if targets is not None:
             targets = _int_ids(targets, "targets")
         if self.with_targets is None:
@@ -284,12 +326,24 @@ class Tracer:
             expire_span=cfg.expire_span,
             targets=np.concatenate([b["targets"] for b in blocks]) if self.with_targets else None,
             attention_layer=self.attention_layer, attention=attention, span_limit=self.span_limit,
+            **self._byte_fields(np.concatenate([b["tokens"] for b in blocks])),
         )
+
+    def _byte_fields(self, tokens: np.ndarray) -> dict:
+        """token_bytes and meta for a model with a byte vocabulary (see Trace), nothing otherwise."""
+        if self.byte_vocab is None:
+            return {}
+        info = {"line_ends": "eos" if self.byte_vocab.data_eos else "dropped"}
+        if self.fed_bytes:  # counted only over text or bytes: token ids carry no line ends or unknown bytes
+            info.update(line_ends_dropped=self.line_ends_dropped, unknown_bytes=self.unknown_bytes)
+        meta = {"byte_vocab": info}
+        return {"token_bytes": self.byte_vocab.byte_of[tokens], "meta": meta}
 
 
 def trace(model, inputs, targets=None, attention_layer: int | None = None,
           progress: Callable[[int, int], None] | None = None, span_limit: int | None = None) -> Trace:
-    """Trace `inputs` (text, bytes or token ids) through `model` block by block with its cache.
+    """Trace `inputs` (text, bytes or token ids) through `model` block by block with its cache; a model with a
+    byte vocabulary reads text and bytes through it (see Trace).
 
     targets: per-token task targets (-1 where none); bits[i] is then the loss of the output at i against
         targets[i]. Without targets (next-token prediction), bits[i] is the loss of token i given the tokens
@@ -298,7 +352,8 @@ def trace(model, inputs, targets=None, attention_layer: int | None = None,
     progress: called as progress(tokens_done, tokens_total) after every block.
     span_limit: cut the maximum span to this at inference (paper Figure 9).
     """
-    ids = encode_input(inputs, model.config.vocab_size)
+    ids = encode_for(model, inputs)
     tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit)
-    tracer.feed(ids, targets)
+    mapped = tracer.byte_vocab is not None and _as_bytes(inputs) is not None
+    tracer.feed(inputs if mapped else ids, targets)  # text through the byte vocabulary is counted (Trace.meta)
     return tracer.finish()
