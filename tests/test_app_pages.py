@@ -20,6 +20,8 @@ def test_about_renders_the_model_card_without_raw_html(app_checkpoints):
     md = [m for m in at.markdown if "Tiny text model" in m.value]
     assert md and md[0].proto.allow_html is False  # the card's <b> is never rendered as HTML
     assert "How Expire-Span works" in page_text(at)
+    method = [e for e in at.expander if "docs/method.md" in e.proto.label]
+    assert method and "## 7" in "".join(m.value for m in method[0].markdown)  # the method, section by section
 
 
 def test_about_strips_the_yaml_header(tmp_path):
