@@ -1,4 +1,5 @@
 """Expire-Span Explorer: entry point of the Streamlit app (`bash scripts/app.sh`)."""
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +21,10 @@ PAGES = {
                        url_path="objects"),
     "about": st.Page("app_pages/about.py", title="About", icon=":material/info:", url_path="about"),
 }
+REPLICA = os.environ.get("EXPIRE_SPAN_REPLICA")  # set by deploy/run_local.sh: which replica serves a session
+if REPLICA and "_served_by" not in st.session_state:
+    st.session_state["_served_by"] = REPLICA
+    print(f"replica {REPLICA}: new session", file=sys.stderr, flush=True)
 presenter.restore_from_url()
 page = st.navigation(list(PAGES.values()))
 goto = st.session_state.pop("_goto", None)
