@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from .config import ExpireSpanConfig
 from .hub import SafetensorsHubMixin
+from .policies import Policy, Rule, received
 
 
 @dataclass
@@ -26,6 +27,8 @@ class LayerMemory:
     # Evaluation only: keys, values and spans of `hidden`. With fixed weights they never change (2.3),
     # so keeping them saves recomputing them every block; training always recomputes from `hidden`.
     projected: tuple | None = None
+    # Under the heavy-hitters memory policy only: B x N, the attention each memory has received so far (15.3).
+    score: torch.Tensor | None = None
 
 
 @dataclass
@@ -76,6 +79,17 @@ def position_scores(q: torch.Tensor, key_pe: torch.Tensor, S: int) -> torch.Tens
     return padded.view(B, K, T * (width + 1))[..., : T * width].view(B, K, T, width)[..., width - S:]
 
 
+def position_scores_at(q: torch.Tensor, key_pe: torch.Tensor, distance: torch.Tensor) -> torch.Tensor:
+    """The position term (4.3) read by each key's own distance (B x T x S): B x K x T x S, q_t . key_pe[:, d - 1]
+    for d in 1..M, else 0. For a memory policy's cache, which need not end with the M positions before the
+    block (15.2), so the skew of position_scores does not apply."""
+    B, K, T, _ = q.shape
+    M, S = key_pe.shape[1], distance.shape[-1]
+    d = distance.long()
+    index = (d - 1).clamp(0, M - 1)[:, None].expand(B, K, T, S)
+    return (q @ key_pe).gather(-1, index).masked_fill_(((d < 1) | (d > M))[:, None], 0)
+
+
 def soft_mask(remaining: torch.Tensor, ramp: int) -> torch.Tensor:
     """m = clamp(1 + r / R, 0, 1) (3.2): 1 while unexpired, falling to 0 over R steps."""
     return (1 + remaining / ramp).clamp(0, 1)
@@ -105,11 +119,14 @@ class ExpireSpanAttention(nn.Module):
         spans = self.predict_spans(kv_in) if self.cfg.expire_span else None
         return self.key(kv_in), self.value(kv_in), spans
 
-    def forward(self, x, projected, distance, unseen, key_pe, span_cap=None, want_attention=False):
+    def forward(self, x, projected, distance, unseen, key_pe, span_cap=None, want_attention=False, by_rule=False,
+                by_distance=False):
         """x: B x T x H queries' inputs; projected: keys, values (B x S x H) and spans (B x S) of the
         cache and the block; distance: B x T x S, query position minus key position; unseen: B x T x S,
         True for the keys a query may not see whatever its mask: itself and later ones (4.2), and
-        (baseline) those its own block's cache no longer holds."""
+        (baseline) those its own block's cache no longer holds. by_rule: a memory policy holds the cache
+        (15.2), so no span mask; by_distance: its cache does not end with the positions just before the block,
+        so the position term is read by each key's distance."""
         cfg = self.cfg
         B, T, _ = x.shape
         keys, values, spans = projected
@@ -120,9 +137,13 @@ class ExpireSpanAttention(nn.Module):
         v = values.view(B, S, K, hd).transpose(1, 2)
 
         scale = 1 / math.sqrt(hd)
+        expire = cfg.expire_span and not by_rule
+
+        def positions(table):  # 4.3
+            return position_scores_at(q, table, distance) if by_distance else position_scores(q, table, S)
 
         remaining = None
-        if cfg.expire_span:
+        if expire:
             used = spans if span_cap is None else spans.clamp(max=span_cap)  # 6.1
             remaining = used[:, None, :] - distance                  # 3.1: r_ti = e_i - (t - i)
 
@@ -130,8 +151,8 @@ class ExpireSpanAttention(nn.Module):
         if self.training or want_attention:
             # 4.4, in this order: -inf where the mask is 0, scale, softmax, mask, renormalise, dropout.
             visible = ~unseen
-            mask = (soft_mask(remaining, cfg.ramp) * visible if cfg.expire_span else visible.to(q.dtype))[:, None]
-            scores = q @ k.transpose(-1, -2) + position_scores(q, key_pe, S)  # 4.1, 4.3: B K T S
+            mask = (soft_mask(remaining, cfg.ramp) * visible if expire else visible.to(q.dtype))[:, None]
+            scores = q @ k.transpose(-1, -2) + positions(key_pe)  # 4.1, 4.3: B K T S
             scores = scores.masked_fill(mask == 0, float("-inf")) * scale
             attn = torch.softmax(scores, dim=-1) * mask
             attn = attn / (attn.sum(-1, keepdim=True) + 1e-8)
@@ -141,13 +162,13 @@ class ExpireSpanAttention(nn.Module):
             # Evaluation: softmax times the mask, renormalised, is softmax(scores + log mask) (4.5 equals
             # 4.4 up to its 1e-8), which one fused kernel computes without the B x K x T x S passes.
             # log m = log1p(clamp(r / R, -1, 0)) (3.2), -inf once expired or unseen (log1p(-1)); in place.
-            if cfg.expire_span:
+            if expire:
                 log_mask = remaining.div_(cfg.ramp).clamp_(-1, 0).masked_fill_(unseen, -1).log1p_()
             else:
                 log_mask = torch.zeros(distance.shape, dtype=q.dtype, device=q.device)
                 log_mask.masked_fill_(unseen, float("-inf"))
             log_mask = log_mask[:, None]  # B 1 T S, for every head
-            bias = position_scores(q, key_pe * scale, S).add_(log_mask)  # in place: a view of a fresh tensor
+            bias = positions(key_pe * scale).add_(log_mask)  # in place: a view of a fresh tensor
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         y = y.transpose(1, 2).reshape(B, T, cfg.d_model)
 
@@ -182,8 +203,11 @@ class Layer(nn.Module):
         self.norm1 = nn.LayerNorm(cfg.d_model)
         self.norm2 = nn.LayerNorm(cfg.d_model)
 
-    def forward(self, h, memory: LayerMemory, t0, key_pe, span_cap=None, want_attention=False, span_limit=None):
+    def forward(self, h, memory: LayerMemory, t0, key_pe, span_cap=None, want_attention=False, span_limit=None,
+                rule: Rule | None = None):
         B, T, _ = h.shape
+        if rule is not None:  # a memory policy holds this layer's cache (15.2)
+            memory = rule_memory(memory, rule)
         x = self.norm1(h) if self.cfg.pre_norm else h  # the queries' input (8.1, 8.2)
         block_position = torch.arange(t0, t0 + T, device=h.device).expand(B, T)
         raw = torch.cat([memory.hidden, h], dim=1)  # 1.2: the cache holds raw layer inputs
@@ -210,7 +234,10 @@ class Layer(nn.Module):
                               for old, new in zip(memory.projected, self.attn.project(x)))
         if span_limit is not None and projected[2] is not None:  # a shorter maximum span at inference
             projected = (projected[0], projected[1], projected[2].clamp(max=span_limit))
-        a, span_loss, weights = self.attn(x, projected, distance, unseen, key_pe, span_cap, want_attention)
+        needs_weights = want_attention or (rule is not None and rule.needs_scores)
+        by_distance = rule is not None and not ends_before(memory.position, t0, M)
+        a, span_loss, weights = self.attn(x, projected, distance, unseen, key_pe, span_cap, needs_weights,
+                                          by_rule=rule is not None, by_distance=by_distance)
         spans = projected[2]
         if self.cfg.pre_norm:
             h2 = h + a
@@ -219,9 +246,16 @@ class Layer(nn.Module):
             h2 = self.norm1(h + a)
             out = self.norm2(h2 + self.ff(h2))
         keep_projected = None if self.training else projected
-        new_memory, dropped, seen = update_memory(raw, key_position, spans, t0, self.cfg, keep_projected,
-                                                  span_limit, n_cached=memory.position.shape[1])
-        details = LayerDetails(spans, key_position, dropped, seen, weights)
+        if rule is None:
+            new_memory, dropped, seen = update_memory(raw, key_position, spans, t0, self.cfg, keep_projected,
+                                                      span_limit, n_cached=memory.position.shape[1])
+        else:
+            score = None
+            if rule.needs_scores:  # 15.3: what each entry has received, this block's queries included
+                score = torch.cat([memory.score, memory.score.new_zeros(B, T)], dim=1) + received(weights).float()
+            new_memory, dropped, seen = update_memory_by_rule(raw, key_position, rule, keep_projected, score,
+                                                              n_cached=memory.position.shape[1])
+        details = LayerDetails(spans, key_position, dropped, seen, weights if want_attention else None)
         return out, new_memory, span_loss, details
 
 
@@ -285,6 +319,51 @@ def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, project
     return LayerMemory(keep(kv_in), keep(key_position), projected), dropped, seen
 
 
+def ends_before(position: torch.Tensor, t0: int, M: int) -> bool:
+    """Whether a cache's last min(N, M) entries are the positions just before t0 in order, as position_scores
+    needs (4.3): always for Expire-Span (7.2) and the baseline (7.5); for a memory policy, only sometimes."""
+    m = min(position.shape[1], M)
+    expected = torch.arange(t0 - m, t0, device=position.device)
+    return bool((position[:, position.shape[1] - m:] == expected).all())
+
+
+def _columns(keep: torch.Tensor):
+    """A function that cuts B x S (x ...) tensors to the columns True in keep (as many in every row),
+    detached; None stays None."""
+    B = keep.shape[0]
+    N = int(keep[0].sum())
+    flat = keep.reshape(-1).nonzero().squeeze(1)  # row-major: batch row b's columns start at b * S
+
+    def cut(t):
+        return None if t is None else t.detach().flatten(0, 1).index_select(0, flat).view(B, N, *t.shape[2:])
+    return cut
+
+
+def rule_memory(memory: LayerMemory, rule: Rule) -> LayerMemory:
+    """A cache as a memory policy's rule takes it (15.2): with scores (zeros to start) where the rule
+    needs them, and cut to the budget when it holds more (the start state's M zero memories, 1.5)."""
+    if rule.needs_scores and memory.score is None:
+        memory = LayerMemory(memory.hidden, memory.position, memory.projected,
+                             torch.zeros(memory.position.shape, device=memory.position.device))
+    if memory.position.shape[1] <= rule.budget:
+        return memory
+    cut = _columns(rule.keep(memory.position, memory.score))
+    projected = None if memory.projected is None else tuple(cut(t) for t in memory.projected)
+    return LayerMemory(cut(memory.hidden), cut(memory.position), projected, cut(memory.score))
+
+
+def update_memory_by_rule(kv_in, key_position, rule: Rule, projected=None, score=None, n_cached=None):
+    """The cache after one block under a memory policy (15.2), in place of update_memory (section 7): the
+    rule keeps at most its budget of the cache and the block together; the rest go now, so no later query
+    sees them. Returns what update_memory returns, for the one block. Caches are detached (1.3)."""
+    B = key_position.shape[0]
+    keep = rule.keep(key_position, score)
+    dropped = [key_position[~keep].view(B, -1)]
+    cut = _columns(keep)
+    projected = None if projected is None else tuple(cut(t) for t in projected)
+    return LayerMemory(cut(kv_in), cut(key_position), projected, cut(score)), dropped, [n_cached]
+
+
 class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
     """Byte-level (or task-vocabulary) language model with Expire-Span memory in every layer."""
 
@@ -328,7 +407,8 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         hidden = torch.zeros(batch_size, M, H, device=self.device, dtype=self.head.weight.dtype)
         return Memory([LayerMemory(hidden, position) for _ in self.layers], t0=0)
 
-    def forward(self, idx, memory: Memory | None = None, targets=None, attention_layer=None, span_limit=None):
+    def forward(self, idx, memory: Memory | None = None, targets=None, attention_layer=None, span_limit=None,
+                policy: Policy | None = None):
         """Run one block (B x T, T <= M) and return log-probabilities and the next memory.
 
         In evaluation T may exceed M: the pass then gives the outputs, the caches and the drops of
@@ -337,11 +417,17 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         targets: B x T token ids to predict, -1 where there is none (ignored in the loss).
         span_limit: inference only, a maximum span below L (spans are clipped at it; without expiry the
         nearest span_limit memories are kept), to see what the model loses with less memory.
+        policy: evaluation only, a memory policy (model/policies.py, section 15) with its budget given; a
+        rule-based one holds every layer's cache instead of the spans, one block (T <= M) a pass.
         """
         cfg = self.config
         B, T = idx.shape
         if T > cfg.block_size and self.training:
             raise ValueError(f"a training block holds at most {cfg.block_size} tokens, got {T}")
+        rules = None if policy is None else policy.rules(cfg.n_layers, cfg.max_span)
+        if rules is not None and (self.training or T > cfg.block_size or span_limit is not None):
+            raise ValueError("a memory policy runs in evaluation only, one block of at most M tokens a pass, "
+                             "without span_limit")
         memory = memory if memory is not None else self.init_memory(B)
         span_cap = None
         if cfg.expire_span and cfg.span_noise and self.training:
@@ -350,7 +436,8 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         new_layers, details, span_losses = [], [], []
         for i, layer in enumerate(self.layers):
             h, layer_memory, span_loss, info = layer(
-                h, memory.layers[i], memory.t0, self.key_pe, span_cap, attention_layer == i, span_limit)
+                h, memory.layers[i], memory.t0, self.key_pe, span_cap, attention_layer == i, span_limit,
+                None if rules is None else rules[i])
             new_layers.append(layer_memory)
             details.append(info)
             if span_loss is not None:

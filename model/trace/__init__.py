@@ -4,6 +4,7 @@ every memory's predicted span, when it actually left its layer's cache, and the 
 The model's own memory stays bounded by what its spans keep; the trace's arrays grow with the input
 (they are the output), by a few dozen bytes a token.
 """
+import dataclasses
 import json
 import math
 import numbers
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..policies import BUDGETED, Policy, default_budget
 
 LN2 = math.log(2)
 MAX_ATTENTION_TOKENS = 4096  # a dense tokens x tokens matrix beyond this is too big to hand around
@@ -180,8 +182,17 @@ class Tracer:
 
     def __init__(self, model, attention_layer: int | None = None,
                  progress: Callable[[int, int], None] | None = None, total: int | None = None,
-                 span_limit: int | None = None):
+                 span_limit: int | None = None, policy: Policy | str | None = None):
         cfg = model.config
+        policy = Policy(policy) if isinstance(policy, str) else policy
+        if policy is not None and not isinstance(policy, Policy):
+            raise InputError(f"policy must be a Policy or a policy name (got {policy!r})")
+        # A memory policy other than the model's own (docs/method.md 15), its budget given, else None.
+        self.policy = policy if policy is not None and policy.by_rule else None
+        if self.policy is not None:
+            if span_limit is not None:
+                raise InputError("span_limit applies to the model's own spans, not to a memory policy")
+            self.policy.budgets(cfg.n_layers, cfg.max_span)  # an InputError if it does not fit
         if span_limit is not None and (isinstance(span_limit, bool) or not isinstance(span_limit, numbers.Integral)):
             raise InputError(f"span_limit must be an integer in 1..{cfg.max_span} (got {span_limit!r})")
         if span_limit is not None and not 1 <= span_limit <= cfg.max_span:
@@ -233,7 +244,8 @@ class Tracer:
             raise InputError(f"attention weights are recorded for at most {MAX_ATTENTION_TOKENS} tokens; "
                              "trace a shorter input or leave attention off")
         self.pending_tokens = np.concatenate([self.pending_tokens, ids])
-        size = BLOCKS_PER_PASS * self.cfg.block_size
+        # a memory policy decides after every block what the next one sees (heavy hitters: from its attention)
+        size = (1 if self.policy is not None else BLOCKS_PER_PASS) * self.cfg.block_size
         while len(self.pending_tokens) >= size:
             self._run_pass(size)
 
@@ -254,11 +266,13 @@ class Tracer:
         if model.training:  # evaluation behaviour; a model already in eval mode is only read (thread-safe)
             model.eval()
             try:
-                out = model(idx, self.memory, attention_layer=self.attention_layer, span_limit=self.span_limit)
+                out = model(idx, self.memory, attention_layer=self.attention_layer, span_limit=self.span_limit,
+                            policy=self.policy)
             finally:
                 model.train()
         else:
-            out = model(idx, self.memory, attention_layer=self.attention_layer, span_limit=self.span_limit)
+            out = model(idx, self.memory, attention_layer=self.attention_layer, span_limit=self.span_limit,
+                        policy=self.policy)
         self.memory = out.memory
         t0 = self.n_done
         log_probs = out.log_probs[0].float()
@@ -326,22 +340,27 @@ class Tracer:
             expire_span=cfg.expire_span,
             targets=np.concatenate([b["targets"] for b in blocks]) if self.with_targets else None,
             attention_layer=self.attention_layer, attention=attention, span_limit=self.span_limit,
-            **self._byte_fields(np.concatenate([b["tokens"] for b in blocks])),
+            **self._extra_fields(np.concatenate([b["tokens"] for b in blocks])),
         )
 
-    def _byte_fields(self, tokens: np.ndarray) -> dict:
-        """token_bytes and meta for a model with a byte vocabulary (see Trace), nothing otherwise."""
+    def _extra_fields(self, tokens: np.ndarray) -> dict:
+        """token_bytes and meta["byte_vocab"] for a model with a byte vocabulary (see Trace); meta["policy"]
+        under a memory policy other than the model's own (what it resolved to); nothing otherwise."""
+        meta = {}
+        if self.policy is not None:
+            meta["policy"] = self.policy.describe(self.cfg.n_layers, self.cfg.max_span)
         if self.byte_vocab is None:
-            return {}
+            return {"meta": meta} if meta else {}
         info = {"line_ends": "eos" if self.byte_vocab.data_eos else "dropped"}
         if self.fed_bytes:  # counted only over text or bytes: token ids carry no line ends or unknown bytes
             info.update(line_ends_dropped=self.line_ends_dropped, unknown_bytes=self.unknown_bytes)
-        meta = {"byte_vocab": info}
+        meta["byte_vocab"] = info
         return {"token_bytes": self.byte_vocab.byte_of[tokens], "meta": meta}
 
 
 def trace(model, inputs, targets=None, attention_layer: int | None = None,
-          progress: Callable[[int, int], None] | None = None, span_limit: int | None = None) -> Trace:
+          progress: Callable[[int, int], None] | None = None, span_limit: int | None = None,
+          policy: Policy | str | None = None) -> Trace:
     """Trace `inputs` (text, bytes or token ids) through `model` block by block with its cache; a model with a
     byte vocabulary reads text and bytes through it (see Trace).
 
@@ -351,9 +370,21 @@ def trace(model, inputs, targets=None, attention_layer: int | None = None,
     attention_layer: also record that layer's attention weights (inputs of at most 4,096 tokens).
     progress: called as progress(tokens_done, tokens_total) after every block.
     span_limit: cut the maximum span to this at inference (paper Figure 9).
+    policy: run the model's memory under a memory policy (model/policies.py; a Policy or a name; docs/method.md
+        15): spans are still the model's predictions, dropped_at, cache_size and bits follow the policy, and
+        meta["policy"] says what it resolved to. A budgeted policy without a budget gets the default, this
+        model's own mean visible memories per layer on these inputs (policies.default_budget), from a plain
+        trace run first (progress reports the policy's run only). "expire-span" is the plain trace.
     """
     ids = encode_for(model, inputs)
-    tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit)
+    policy = Policy(policy) if isinstance(policy, str) else policy
+    if isinstance(policy, Policy) and policy.name in BUDGETED and policy.budget is None:
+        if span_limit is not None:
+            raise InputError("span_limit applies to the model's own spans, not to a memory policy")
+        plain = trace(model, inputs, targets)
+        policy = dataclasses.replace(policy, budget=tuple(default_budget(plain)))
+    tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit,
+                    policy=policy)
     mapped = tracer.byte_vocab is not None and _as_bytes(inputs) is not None
     tracer.feed(inputs if mapped else ids, targets)  # text through the byte vocabulary is counted (Trace.meta)
     return tracer.finish()
