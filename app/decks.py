@@ -19,7 +19,7 @@ from .examples import EXAMPLES
 from .scales import SCALES
 
 FORMAT, VERSION = "expire-span-deck", 1
-PAGES = ("text", "teaching", "compare", "objects", "about")
+PAGES = ("text", "teaching", "compare", "objects", "about", "policies")
 MAX_DECK_BYTES = 2_000_000
 MAX_SLIDES = 100
 MAX_TEXT_BYTES = 50_000
@@ -72,6 +72,7 @@ PAGE_CONTROLS = {
     "objects": ["objects_frames", "objects_seed", "frame"],
     "compare": ["cmp_mode", "cmp_example", "cmp_layer_a", "cmp_layer_b"],
     "about": [],
+    "policies": [],
 }
 
 

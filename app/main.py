@@ -19,6 +19,8 @@ PAGES = {
     "compare": st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
     "objects": st.Page("app_pages/objects.py", title="Object tracking", icon=":material/grid_on:",
                        url_path="objects"),
+    "policies": st.Page("app_pages/policies.py", title="Memory policies", icon=":material/rule:",
+                        url_path="policies"),
     "about": st.Page("app_pages/about.py", title="About", icon=":material/info:", url_path="about"),
 }
 REPLICA = os.environ.get("EXPIRE_SPAN_REPLICA")  # set by deploy/run_local.sh: which replica serves a session

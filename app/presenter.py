@@ -18,7 +18,7 @@ from .decks import PAGE_CONTROLS, VIEW_IDS, VIEW_OF_LABEL, Deck, DeckError, Slid
 TEXT_VIEWS = list(VIEW_IDS.values())
 THEMES = {"Presentation (large)": "presentation", "Light": "plotly_white", "Dark": "plotly_dark"}
 CHECKPOINT_KEYS = {"text": "ckpt_text", "teaching": "ckpt_corridor", "objects": "ckpt_objects",
-                   "compare": "cmp_ckpt", "about": "ckpt_about"}
+                   "compare": "cmp_ckpt", "about": "ckpt_about", "policies": "pol_ckpt"}
 DECKS_DIR = Path(__file__).resolve().parents[1] / "assets" / "decks"
 OWN_TEXT_KINDS = ("Type or paste", "Upload a file")
 

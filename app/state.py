@@ -36,12 +36,13 @@ def trace_store():
     return OrderedDict(), threading.Lock()
 
 
-def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None):
+def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None, policy=None):
     """The trace of an input, from the store or computed with a progress bar for long inputs.
     cut > 1: the maximum span is cut to L // cut at inference (spans clipped, paper Figure 9).
-    attention_layer: also record that layer's attention (inputs of at most MAX_ATTENTION_TOKENS tokens)."""
+    attention_layer: also record that layer's attention (inputs of at most MAX_ATTENTION_TOKENS tokens).
+    policy: a model.policies.Policy with its budget given (a memory rule instead of the model's spans)."""
     data = loading.digest(tokens) + ("" if targets is None else loading.digest(targets))
-    key = (source, loading.checkpoint_version(source), data, cut, attention_layer)
+    key = (source, loading.checkpoint_version(source), data, cut, attention_layer, policy)
     store, store_lock = trace_store()
     with store_lock:
         if key in store:
@@ -56,7 +57,7 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
             bar.progress(done / total, text=f"Tracing: {done:,} of {total:,} tokens")
 
     try:
-        result = _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer)
+        result = _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer, policy)
     finally:
         bar.empty()
     with store_lock:
@@ -66,12 +67,13 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
     return result
 
 
-def _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer=None):
+def _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer=None, policy=None):
     """Trace pass by pass, taking the shared model for one pass of the model at a time (in arrival order),
     so that concurrent sessions take turns instead of waiting for a long trace to finish."""
     ids = encode_for(model, tokens)  # through the model's byte vocabulary, if it has one
     targets = None if targets is None else np.asarray(targets)
-    tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit)
+    tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit,
+                    policy=policy)
     step = BLOCKS_PER_PASS * model.config.block_size
     for a in range(0, len(ids), step):
         with lock:

@@ -77,3 +77,17 @@ def test_a_pasted_story_shows_the_longest_kept_words_on_the_first_screen(page):
     assert set(layout[2]) <= {w if len(w) <= 14 else w[:13] + "…" for w in words.text}
     page.screenshot(path=str(ARTIFACTS / "41-story-heatmap.png"))
     assert np.isfinite(tr.spans).all() and page.get_by_text("Traceback").count() == 0
+
+
+def test_memory_policies_page_with_the_shipped_model(page):
+    base = page.url.split("/?")[0].rstrip("/")
+    page.goto(f"{base}/policies", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Memory policies").first.wait_for(timeout=120_000)
+    page.wait_for_function("() => { const s = document.querySelector('.es-strips'); return s && ['expire-span:',"
+                           " 'window:', 'sinks:', 'heavy-hitters:'].every(n => s.innerText.includes(n)); }",
+                           timeout=180_000)
+    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(g => g.data)",
+                           timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "42-memory-policies.png"))
+    assert page.get_by_text("Traceback").count() == 0

@@ -1,0 +1,89 @@
+"""Memory policies: the same text under learned expiry and under the eviction rules in use today, at equal memory."""
+import pandas as pd
+import streamlit as st
+from model import ExpireSpanError
+from model.policies import NAMES, Policy, default_budget
+
+from app import loading, policy_view, presenter, state, ui
+from app.examples import EXAMPLES, example_text
+from app.text_views import scale_legend, strips_html
+from app.words import split_words
+
+MAX_BYTES = 8_000  # a rule-based policy traces one block per pass: keep four of them quick
+SCALES = {"half": 0.5, "equal": 1.0, "twice": 2.0}
+
+st.title("Memory policies: learned expiry against eviction rules")
+st.markdown("Expire-Span *learns* what to forget. Long-context systems today mostly evict by a *rule*. Here the "
+            "same model reads the same text with its memory governed by each rule in turn, every layer allowed as "
+            "many memories as Expire-Span itself used on average on this text (equal memory).")
+source, name, model = ui.require_model("text", "pol_ckpt")
+kind = st.radio("Input", ["Example", "Type or paste"], key="pol_input", horizontal=True)
+if kind == "Example":
+    text = example_text(st.selectbox("Example", list(EXAMPLES), key="pol_example"))
+else:
+    text = st.text_area("Text (Ctrl+Enter to apply)", key="pol_text", height=120)
+if not text:
+    st.warning("The text is empty: type or paste some text, or choose an example.")
+    st.stop()
+if len(text.encode("utf-8")) > MAX_BYTES:
+    st.info(f"Only the first {MAX_BYTES:,} bytes are compared (each rule traces the text block by block).")
+    text = loading.cut_text(text, MAX_BYTES)
+
+c1, c2 = st.columns([3, 1])
+chosen = c1.multiselect("Policies", list(NAMES), default=["expire-span", "window", "sinks", "heavy-hitters"],
+                        key="pol_names", max_selections=4,
+                        help="\n\n".join(f"**{k}**: {v}" for k, v in policy_view.PLAIN.items()))
+size = c2.radio("Memory", list(SCALES), index=1, key="pol_size", horizontal=True,
+                help="Each layer's budget against Expire-Span's own mean memory on this text.")
+if not chosen:
+    st.info("Choose at least one policy.")
+    st.stop()
+try:
+    plain = state.run_trace(source, text)
+    base = default_budget(plain)
+    budget = tuple(max(1, round(k * SCALES[size])) for k in base)
+    traces = {}
+    for policy in chosen:
+        if policy == "expire-span":
+            traces[policy] = plain
+        elif policy == "keep-all":
+            traces[policy] = state.run_trace(source, text, policy=Policy(policy))
+        else:
+            traces[policy] = state.run_trace(source, text, policy=Policy(policy, budget=budget))
+except (ExpireSpanError, ValueError) as e:
+    st.error(f"Cannot trace this input: {ui.plain(str(e))}")
+    st.stop()
+
+st.caption(f"Budget per layer (memories): {', '.join(f'layer {l} {k}' for l, k in enumerate(budget))} "
+           f"({size} Expire-Span's own mean on this text). Keep-everything has none: it keeps up to "
+           f"{plain.max_span:,}.")
+st.dataframe(pd.DataFrame(policy_view.summary_rows(traces)), hide_index=True)
+ui.chart(policy_view.memory_figure(traces), key="pol_memory")
+
+st.subheader("What each policy kept at step t")
+T = len(plain.tokens)
+words = split_words(plain.tokens)
+c1, c2 = st.columns([3, 1])
+ui.clamp_state("pol_step", 1, T)
+t = c1.slider("Step t", 1, T, min(T, 400), key="pol_step")
+ui.clamp_state("pol_layer", 0, plain.n_layers - 1)
+layer = c2.selectbox("Layer", list(range(plain.n_layers)), index=plain.n_layers - 1, key="pol_layer")
+rows = policy_view.kept_rows(words, traces, layer, t, lo=max(0, t - 1500))
+ui.html_block(scale_legend(0, 1, "shared", "share of a word step t still sees:") +
+              strips_html(rows, presenter.font_size()))
+st.caption("Bright words are still in memory at step t, struck-through words were evicted (or expired). Under "
+           "Expire-Span a memory fades out after its span; under a rule it is either kept whole or gone.")
+
+if len(traces) >= 2:
+    st.subheader("Where the policies disagree")
+    names = list(traces)
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Policy A", names, 0, key="pol_a")
+    b = c2.selectbox("Policy B", names, 1, key="pol_b")
+    diff = policy_view.loss_differences(traces[a], traces[b], words, a, b)
+    if diff:
+        st.dataframe(pd.DataFrame(diff), hide_index=True)
+        st.caption("The words whose loss (bits summed over their letters) differs most between the two policies: "
+                   "positive when B predicts the word worse.")
+    else:
+        st.caption("The two policies predict every word about equally well on this text.")
