@@ -124,6 +124,24 @@ def chart(fig, key: str | None = None) -> None:
                     config={"toImageButtonOptions": {"format": "png", "scale": 2}, "displaylogo": False})
 
 
+def example_or_pasted(prefix: str, max_bytes: int, why: str = "") -> str:
+    """An example or pasted text for a page (widget keys prefix_input, prefix_example, prefix_text); stops the
+    page with a message when it is empty, and cuts it to max_bytes with a note."""
+    from .examples import EXAMPLES, example_text
+    kind = st.radio("Input", ["Example", "Type or paste"], key=f"{prefix}_input", horizontal=True)
+    if kind == "Example":
+        text = example_text(st.selectbox("Example", list(EXAMPLES), key=f"{prefix}_example"))
+    else:
+        text = st.text_area("Text (Ctrl+Enter to apply)", key=f"{prefix}_text", height=120)
+    if not text:
+        st.warning("The text is empty: type or paste some text, or choose an example.")
+        st.stop()
+    if len(text.encode("utf-8")) > max_bytes:
+        st.info(f"Only the first {max_bytes:,} bytes are used{why}.")
+        text = loading.cut_text(text, max_bytes)
+    return text
+
+
 def clamp_choice(key: str, options: list) -> None:
     """Forget a widget's stored choice when it is no longer offered (a link or deck may name one that this
     installation lacks), so the widget falls back to its first option."""

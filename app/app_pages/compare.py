@@ -4,7 +4,6 @@ import streamlit as st
 from model import ExpireSpanError
 
 from app import baselines, figures, loading, presenter, state, ui
-from app.examples import EXAMPLES, example_text
 from app.text_views import legend, strips_html, text_strip
 
 BASELINE_MODE = "Expire-Span against its Transformer-XL baseline"
@@ -16,17 +15,7 @@ with_baseline = baselines.pairs(text_names, available)
 modes = ["Two layers", "Two checkpoints"] + ([BASELINE_MODE] if with_baseline else [])
 ui.clamp_choice("cmp_mode", modes)
 mode = st.radio("Compare", modes, key="cmp_mode", horizontal=True)
-kind = st.radio("Input", ["Example", "Type or paste"], key="cmp_input", horizontal=True)
-if kind == "Example":
-    text = example_text(st.selectbox("Example", list(EXAMPLES), key="cmp_example"))
-else:
-    text = st.text_area("Text (Ctrl+Enter to apply)", key="cmp_text", height=120)
-if not text:
-    st.warning("The text is empty: type or paste some text, or choose an example.")
-    st.stop()
-if len(text.encode("utf-8")) > loading.MAX_INPUT_BYTES:
-    st.warning(f"Only the first {loading.MAX_INPUT_BYTES:,} bytes are compared.")
-    text = loading.cut_text(text)
+text = ui.example_or_pasted("cmp", loading.MAX_INPUT_BYTES)
 
 
 def traced(source: str):

@@ -4,8 +4,7 @@ import streamlit as st
 from model import ExpireSpanError
 from model.policies import NAMES, Policy, default_budget
 
-from app import loading, policy_view, presenter, state, ui
-from app.examples import EXAMPLES, example_text
+from app import policy_view, presenter, state, ui
 from app.text_views import scale_legend, strips_html
 from app.words import split_words
 
@@ -17,17 +16,7 @@ st.markdown("Expire-Span *learns* what to forget. Long-context systems today mos
             "same model reads the same text with its memory governed by each rule in turn, every layer allowed as "
             "many memories as Expire-Span itself used on average on this text (equal memory).")
 source, name, model = ui.require_model("text", "pol_ckpt")
-kind = st.radio("Input", ["Example", "Type or paste"], key="pol_input", horizontal=True)
-if kind == "Example":
-    text = example_text(st.selectbox("Example", list(EXAMPLES), key="pol_example"))
-else:
-    text = st.text_area("Text (Ctrl+Enter to apply)", key="pol_text", height=120)
-if not text:
-    st.warning("The text is empty: type or paste some text, or choose an example.")
-    st.stop()
-if len(text.encode("utf-8")) > MAX_BYTES:
-    st.info(f"Only the first {MAX_BYTES:,} bytes are compared (each rule traces the text block by block).")
-    text = loading.cut_text(text, MAX_BYTES)
+text = ui.example_or_pasted("pol", MAX_BYTES, " (each rule traces the text block by block)")
 
 c1, c2 = st.columns([3, 1])
 chosen = c1.multiselect("Policies", list(NAMES), default=["expire-span", "window", "sinks", "heavy-hitters"],
