@@ -7,6 +7,7 @@ from model.hub import read_config
 
 from . import loading, presenter
 from .collision_view import md_escape
+from .examples import EXAMPLES, example_text
 from .export import figure_html, trace_csv, trace_json, view_html
 from .state import model_and_lock
 
@@ -127,7 +128,6 @@ def chart(fig, key: str | None = None) -> None:
 def example_or_pasted(prefix: str, max_bytes: int, why: str = "") -> str:
     """An example or pasted text for a page (widget keys prefix_input, prefix_example, prefix_text); stops the
     page with a message when it is empty, and cuts it to max_bytes with a note."""
-    from .examples import EXAMPLES, example_text
     kind = st.radio("Input", ["Example", "Type or paste"], key=f"{prefix}_input", horizontal=True)
     if kind == "Example":
         text = example_text(st.selectbox("Example", list(EXAMPLES), key=f"{prefix}_example"))
