@@ -120,9 +120,9 @@ def span_overview(trace, bins: int = OVERVIEW_BINS) -> go.Figure:
         z=z.astype(np.float32), x=edges[:-1], y=[f"layer {l}" for l in range(trace.n_layers)],
         colorscale="Viridis", zmin=0, zmax=colour_max(trace), colorbar=dict(title="mean span"),
         hovertemplate="from position %{x}<br>%{y}<br>mean span %{z:.0f}<extra></extra>"))
-    fig.update_xaxes(title="position")
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, f"Overview: mean span over {bins} bins of the {T:,} tokens", 120 + 35 * trace.n_layers)
+    fig.update_xaxes(title="position in the text (bytes)")
+    fig.update_yaxes(autorange="reversed", title="layer")
+    return _layout(fig, f"Overview: mean span over {bins:,} stretches of the {T:,} bytes", 150 + 35 * trace.n_layers)
 
 
 def lifetimes(trace, layer: int, start: int, stop: int, text: bool = True, max_bars: int = 40,
