@@ -35,6 +35,15 @@ def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     return fig
 
 
+def legend_on_top(fig: go.Figure, title: str, height: int, top: int = 100) -> go.Figure:
+    """_layout with the legend in a row under the title, clear of it and of the plot."""
+    fig.update_layout(legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"),
+                      title=dict(y=0.99, yanchor="top"))
+    fig = _layout(fig, title, height)
+    fig.update_layout(margin=dict(t=top))
+    return fig
+
+
 def word_ticks(words, labels: list[str], start: int, stop: int, max_ticks: int = 30, weight=None) -> dict:
     """Ticks at word starts in [start, stop), labelled with the word, on a category axis of byte labels.
     The window is cut into max_ticks equal parts and each part labels its heaviest word (weight per piece,
@@ -159,15 +168,11 @@ def lifetimes(trace, layer: int, start: int, stop: int, text: bool = True, max_b
     fig.add_scatter(y=np.array(labels)[gone], x=gone_at[gone], mode="markers", name="left the cache",
                     marker=dict(symbol="x", size=9, color="crimson"),
                     hovertemplate="%{y}<br>left the cache at %{x}<extra></extra>")
-    fig.update_layout(barmode="overlay", bargap=0.15,
-                      legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"),
-                      title=dict(y=0.99, yanchor="top"))
+    fig.update_layout(barmode="overlay", bargap=0.15)
     fig.update_yaxes(type="category", autorange="reversed", title=unit + " (where it starts)")
     fig.update_xaxes(title="position in the text (bytes)")
-    fig = _layout(fig, f"How long each {unit} was kept, layer {layer}: predicted against actual",
-                  min(900, max(320, 18 * len(pos) + 190)))
-    fig.update_layout(margin=dict(t=110))
-    return fig
+    return legend_on_top(fig, f"How long each {unit} was kept, layer {layer}: predicted against actual",
+                         min(900, max(320, 18 * len(pos) + 190)), top=110)
 
 
 def memory_in_use(trace) -> go.Figure:
@@ -240,10 +245,7 @@ def bits_figure(trace, cut=None, start: int = 0, stop: int | None = None, text: 
         _token_axis(fig, labels)
     fig.update_xaxes(title="the text, byte by byte")
     fig.update_yaxes(title="loss on the byte (bits)")
-    fig.update_layout(legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"))
-    fig = _layout(fig, "Loss on each byte: how surprised the model was by it", 420)
-    fig.update_layout(margin=dict(t=100))
-    return fig
+    return legend_on_top(fig, "Loss on each byte: how surprised the model was by it", 420)
 
 
 def diff_heatmap(trace_a, trace_b, b_to_a: np.ndarray, text: bool = True, words_b=None,

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 
 from model.policies import NAMES, visible_memories
 
-from .figures import _layout
+from .figures import legend_on_top
 from .memory import block_starts, dropped_by, held_at
 from .text_views import word_strip
 from .words import Words, word_stats
@@ -48,10 +48,7 @@ def memory_figure(traces: dict) -> go.Figure:
                         hovertemplate="block at %{x}<br>%{y:.0f} memories<extra>" + name + "</extra>")
     fig.update_xaxes(title="position in the text (first byte of each block)")
     fig.update_yaxes(title="memories a query sees (mean of layers)")
-    fig.update_layout(legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"))
-    fig = _layout(fig, "Memory in use under each policy", 400)
-    fig.update_layout(margin=dict(t=100))
-    return fig
+    return legend_on_top(fig, "Memory in use under each policy", 400)
 
 
 def kept_at(trace, t: int) -> np.ndarray:

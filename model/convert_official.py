@@ -11,7 +11,6 @@ Written from the method's description and the checkpoint format, not from the au
 """
 import argparse
 import hashlib
-import json
 import shlex
 import sys
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import torch
 
 from .config import ExpireSpanConfig
 from .errors import CheckpointError, ConfigError, ExpireSpanError, InputError
+from .jsonfile import read_small_json
 
 VOCAB_FILE = "vocab.json"
 EOS, UNK = "<eos>", "<unk>"
@@ -200,16 +200,7 @@ def read_vocab(path: Path, label: str, vocab_size: int) -> ByteVocab:
     """A checkpoint's vocab.json, size-capped and strictly checked (JSON only, never a pickle); its tokens must
     be the model's vocabulary, one for one."""
     name = f"{label}/{VOCAB_FILE}"
-    try:
-        if Path(path).stat().st_size > MAX_VOCAB_BYTES:
-            raise CheckpointError(f"{name} is larger than {MAX_VOCAB_BYTES:,} bytes; it is no byte vocabulary")
-        values = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"cannot read {name}: {getattr(e, 'strerror', None) or e}") from None
-    except RecursionError:
-        raise CheckpointError(f"{name} is nested too deeply to be a vocabulary") from None
-    except ValueError as e:
-        raise CheckpointError(f"{name} is not readable JSON: {str(e)[:160]}") from None
+    values = read_small_json(path, name, MAX_VOCAB_BYTES, "byte vocabulary")
     vocab = ByteVocab.from_json(values, name)
     if len(vocab.tokens) != vocab_size:
         raise CheckpointError(f"{name} has {len(vocab.tokens)} tokens, config.json's vocab_size is {vocab_size}: "

@@ -24,6 +24,7 @@ from huggingface_hub.errors import (
 
 from .convert_official import read_vocab
 from .errors import CheckpointError, ConfigError
+from .jsonfile import read_small_json
 
 CONFIG_FILE = "config.json"
 VOCAB_FILE = "vocab.json"
@@ -114,18 +115,7 @@ def _shorten(text, limit: int = 80) -> str:
 def read_config(path: Path, label: str):
     """config.json as an ExpireSpanConfig, every problem (size, JSON, huge integers, limits) a CheckpointError."""
     from .config import ExpireSpanConfig
-    try:
-        if Path(path).stat().st_size > MAX_CONFIG_BYTES:
-            raise CheckpointError(f"{label}/{CONFIG_FILE} is larger than {MAX_CONFIG_BYTES:,} bytes; it is no config")
-        values = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"cannot read {label}/{CONFIG_FILE}: {getattr(e, 'strerror', None) or e}") from None
-    except RecursionError:
-        raise CheckpointError(f"{label}/{CONFIG_FILE} is nested too deeply to be a config") from None
-    except ValueError as e:  # JSONDecodeError, and integers of more digits than Python converts
-        if "digits" in str(e):
-            raise CheckpointError(f"{label}/{CONFIG_FILE} holds a number of thousands of digits") from None
-        raise CheckpointError(f"{label}/{CONFIG_FILE} is not a readable JSON config: {_shorten(e, 160)}") from None
+    values = read_small_json(path, f"{label}/{CONFIG_FILE}", MAX_CONFIG_BYTES, "config")
     if not isinstance(values, dict):
         raise CheckpointError(f"{label}/{CONFIG_FILE} must hold a JSON object")
     try:

@@ -15,7 +15,7 @@ from app import compare, loading, presenter, ui
 from app.words import split_words
 from model import CheckpointError, ExpireSpanLM, Tracer, trace
 from model.convert_official import convert, encode_bytes
-from test_convert_official import FIXTURES, golden
+from test_convert_official import FIXTURES, golden, official_pt
 
 TEXT = "hello there, world.\nThe world said hello.\nNaïve café ~ 12345 {x}\n" * 6  # some bytes never in train.txt
 
@@ -30,8 +30,8 @@ def folder(tmp_path_factory):
     """checkpoints/enwik8-tiny (no --data-eos: line ends dropped, as in the published runs) and
     checkpoints/eos-tiny (--data-eos: line ends are <eos>)."""
     root = tmp_path_factory.mktemp("converted")
-    convert(FIXTURES / "post-norm.pt", _flags(False), FIXTURES, root / "enwik8-tiny")
-    convert(FIXTURES / "post-norm.pt", _flags(True), FIXTURES, root / "eos-tiny")
+    convert(official_pt("post-norm"), _flags(False), FIXTURES, root / "enwik8-tiny")
+    convert(official_pt("post-norm"), _flags(True), FIXTURES, root / "eos-tiny")
     return root
 
 
@@ -119,7 +119,7 @@ def test_the_app_view_shows_each_token_as_its_byte(dropped):
 
 
 @pytest.mark.parametrize("content, problem", [
-    ("{not json", "is not readable JSON"),
+    ("{not json", "is not a readable JSON byte vocabulary"),
     ([1, 2], "must hold a JSON object"),
     ({"tokens": [], "data_eos": False}, "lacks format"),
     ({"format": "pickle", "tokens": [], "data_eos": False}, "format must be 'official-bytes'"),
