@@ -2,15 +2,34 @@
 checkpoints in their format and the log-probabilities their code gives, block by block (tests/fixtures/official/)."""
 import argparse
 import json
+import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from model import CheckpointError, ConfigError, ExpireSpanLM
 from model.convert_official import build_vocab, convert, encode_bytes, main, parse_flags
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "official"
+
+
+_BUILT = Path(tempfile.mkdtemp(prefix="official-checkpoints-"))
+
+
+def official_pt(name: str) -> Path:
+    """The fixture checkpoint as the authors' trainer saves it (torch.save of a dict with epoch, model, optimizer,
+    logger), written here from its safetensors weights and JSON rest, so the repository holds no pickle file."""
+    out = _BUILT / f"{name}.pt"
+    if not out.exists():
+        weights = load_file(FIXTURES / f"{name}.weights.safetensors")
+        rest = json.loads((FIXTURES / f"{name}.rest.json").read_text())
+        model = OrderedDict((key, weights[key]) for key in rest["order"])
+        torch.save({"epoch": rest["epoch"], "model": model, "optimizer": rest["optimizer"],
+                    "logger": rest["logger"]}, out)
+    return out
 
 
 def golden(name: str) -> dict:
@@ -34,7 +53,7 @@ def block_gaps(model, reference: dict):
 @pytest.mark.parametrize("name", ["post-norm", "pre-norm"])
 def test_converted_checkpoint_gives_the_official_outputs_on_every_block(tmp_path, name):
     reference = golden(name)
-    out = convert(FIXTURES / f"{name}.pt", reference["flags"], FIXTURES, tmp_path / name)
+    out = convert(official_pt(name), reference["flags"], FIXTURES, tmp_path / name)
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors", "vocab.json"]
     model = ExpireSpanLM.from_pretrained(out)
     assert model.config.pre_norm == (name == "pre-norm") and model.config.vocab_size == 34
@@ -48,8 +67,8 @@ def test_converted_checkpoint_gives_the_official_outputs_on_every_block(tmp_path
 def test_the_position_table_is_flipped(tmp_path):
     """Theirs holds distance d in column M - d, ours in column d - 1 (4.3): without the flip outputs differ."""
     reference = golden("post-norm")
-    model = ExpireSpanLM.from_pretrained(convert(FIXTURES / "post-norm.pt", reference["flags"], FIXTURES, tmp_path))
-    official = torch.load(FIXTURES / "post-norm.pt", weights_only=True)["model"]["layers.0.attn.attn.key_pe"]
+    model = ExpireSpanLM.from_pretrained(convert(official_pt("post-norm"), reference["flags"], FIXTURES, tmp_path))
+    official = torch.load(official_pt("post-norm"), weights_only=True)["model"]["layers.0.attn.attn.key_pe"]
     torch.testing.assert_close(model.key_pe.data, official[0].flip(-1))
     with torch.no_grad():
         model.key_pe.copy_(official[0])
@@ -69,7 +88,7 @@ def test_vocabulary_is_rebuilt_in_the_official_order_and_maps_text_bytes():
 
 
 def test_ddp_prefix_is_stripped(tmp_path):
-    raw = torch.load(FIXTURES / "post-norm.pt", weights_only=True)
+    raw = torch.load(official_pt("post-norm"), weights_only=True)
     raw["model"] = {"module." + k: v for k, v in raw["model"].items()}
     torch.save(raw, tmp_path / "ddp.pt")
     reference = golden("post-norm")
@@ -78,7 +97,7 @@ def test_ddp_prefix_is_stripped(tmp_path):
 
 
 def test_a_checkpoint_that_needs_full_unpickling_is_refused(tmp_path):
-    raw = torch.load(FIXTURES / "post-norm.pt", weights_only=True)
+    raw = torch.load(official_pt("post-norm"), weights_only=True)
     raw["args"] = argparse.Namespace(hid_sz=32)  # any object beyond tensors and plain values
     torch.save(raw, tmp_path / "pickled.pt")
     with pytest.raises(CheckpointError, match=r"weights_only=True\) and is refused"):
@@ -111,7 +130,7 @@ def test_flags_map_to_the_config_and_training_flags_are_ignored():
 
 def test_command_line_errors_are_one_line(tmp_path, capsys):
     flags = golden("post-norm")["flags"]
-    argv = ["--checkpoint", str(FIXTURES / "post-norm.pt"), "--data", str(FIXTURES), "--out", str(tmp_path / "o")]
+    argv = ["--checkpoint", str(official_pt("post-norm")), "--data", str(FIXTURES), "--out", str(tmp_path / "o")]
     assert main(argv + ["--args", flags + " --adapt-span"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: flag --adapt-span") and err.count("\n") == 1

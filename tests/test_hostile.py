@@ -551,20 +551,25 @@ def tracked_files() -> list[Path]:
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".json", ".sh", ".txt", ".cfg", ".ini", ""}
 
 
+# the folder beside a checkout that a clone does not have (spelled in pieces so this file does not match)
+OUTSIDE_MARKERS = ("../" + "shared", "shared" + "/docs")
+
+
 def test_nothing_points_outside_the_repository():
     bad = []
     for path in tracked_files():
-        if path.suffix not in TEXT_SUFFIXES or path.stat().st_size > 2_000_000 or path.name == "test_hostile.py":
+        if path.suffix not in TEXT_SUFFIXES or path.stat().st_size > 2_000_000:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        if "../shared" in text or "shared/docs" in text:
+        if any(marker in text for marker in OUTSIDE_MARKERS):
             bad.append(str(path.relative_to(ROOT)))
     assert not bad, f"point outside the repository: {bad}"
 
 
 # How the work went is not the project's business: dates and machine descriptions instead.
-NARRATION = re.compile(r"\b(lent|the device machine|(first|second|third|fourth|fifth|sixth|seventh|eighth|this|"
-                       r"that|earlier|later|previous|next) (development )?(session|stage)s?)\b",
+# (words spelled in pieces so this file does not match itself)
+NARRATION = re.compile(r"\b(" + "le" + "nt|the dev" + r"ice machine|(first|second|third|fourth|fifth|sixth|"
+                       r"seventh|eighth|this|that|earlier|later|previous|next) (development )?(session|stage)s?)\b",
                        re.IGNORECASE)
 
 
