@@ -36,13 +36,25 @@ def trace_store():
     return OrderedDict(), threading.Lock()
 
 
+def _trace_key(source, tokens, targets, cut, attention_layer, policy) -> tuple:
+    data = loading.digest(tokens) + ("" if targets is None else loading.digest(targets))
+    return (source, loading.checkpoint_version(source), data, cut, attention_layer, policy)
+
+
+def has_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None,
+              policy=None) -> bool:
+    """Whether run_trace with these arguments would answer from the store, without running the model."""
+    store, store_lock = trace_store()
+    with store_lock:
+        return _trace_key(source, tokens, targets, cut, attention_layer, policy) in store
+
+
 def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None, policy=None):
     """The trace of an input, from the store or computed with a progress bar for long inputs.
     cut > 1: the maximum span is cut to L // cut at inference (spans clipped, paper Figure 9).
     attention_layer: also record that layer's attention (inputs of at most MAX_ATTENTION_TOKENS tokens).
     policy: a model.policies.Policy with its budget given (a memory rule instead of the model's spans)."""
-    data = loading.digest(tokens) + ("" if targets is None else loading.digest(targets))
-    key = (source, loading.checkpoint_version(source), data, cut, attention_layer, policy)
+    key = _trace_key(source, tokens, targets, cut, attention_layer, policy)
     store, store_lock = trace_store()
     with store_lock:
         if key in store:

@@ -19,7 +19,7 @@ def build_corpus(args):
     print(f"building corpus into {args.out} (seed {args.seed}) ...", file=sys.stderr)
     summary = text_corpus.build(args.out, seed=args.seed, download_dir=args.downloads)
     print(text_corpus.format_summary(summary))
-    print(f"wrote {', '.join(f'{s}.txt' for s in text_corpus.SPLITS)}, summary.json, SOURCES.md "
+    print(f"wrote {', '.join(f'{s}.txt' for s in summary['files'])}, summary.json, SOURCES.md "
           f"in {args.out}", file=sys.stderr)
 
 

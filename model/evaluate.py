@@ -19,6 +19,7 @@ import torch
 from .batches import corridor_config, collision_config, make_walker
 from .errors import ExpireSpanError
 from .expire_span import ExpireSpanLM
+from .policy_eval import evaluate_policies, policy_table
 from .tasks import collision, corridor
 from .trace import trace
 from .train import eval_blocks, evaluate
@@ -45,10 +46,24 @@ def trace_seconds(model, tokens, repeats=3) -> float:
     return min(times)
 
 
-def test_metrics(model, task, data, seed, n_tokens, batch_size=8, span_limit=None) -> dict:
+def test_metrics(model, task, data, seed, n_tokens, batch_size=8, span_limit=None, split="test") -> dict:
     M = model.config.block_size
-    walker = make_walker(task, data, "test", batch_size, M, seed, n_tokens)
+    walker = make_walker(task, data, split, batch_size, M, seed, n_tokens)
     return evaluate(model, walker, eval_blocks(walker, n_tokens, batch_size, M), span_limit=span_limit)
+
+
+def bits_by_source(model, data, seed) -> dict:
+    """Bits per byte on each source's held-out documents (test-SOURCE.txt) and on the modern split
+    (test-modern.txt: the sources added after test.txt was frozen), for corpora that have them."""
+    corpus = Path(data.get("corpus", "data/corpus"))
+    summary_path = corpus / "summary.json"
+    sources = json.loads(summary_path.read_text()).get("sources", {}) if summary_path.exists() else {}
+    result = {}
+    for name, split in [(s, f"test-{s}") for s in sources] + [("modern", "test-modern")]:
+        path = corpus / f"{split}.txt"
+        if path.exists():
+            result[name] = test_metrics(model, "text", data, seed, path.stat().st_size, split=split)["bits"]
+    return {"bits_by_source": result} if result else {}
 
 
 def needs_long_context(text: bytes, near: int, far: int) -> np.ndarray:
@@ -140,6 +155,7 @@ def measure(checkpoint: Path, task: str, figures: bool, n_tokens: int | None = N
     result = {"checkpoint": str(checkpoint), "config": model.config.to_dict(),
               **test_metrics(model, task, data, seed, n_tokens)}
     if task == "text":
+        result.update(bits_by_source(model, data, seed))
         source = (Path(data.get("corpus", "data/corpus")) / "test.txt").read_bytes()[:4096]
     elif task == "collision":
         cfg = collision_config(data)
@@ -194,13 +210,80 @@ def write_readme(results: dict, path: Path) -> None:
             lines.append(f"| {name} | {'Expire-Span' if kind == 'expire_span' else 'Transformer-XL'} | {metric} | "
                          f"{fmt(value)} | {r['kept']:.0f} | {r['config']['max_span']} | "
                          f"{fmt(r['trace_seconds_4096'])} |")
+    lines += source_table(results.get("text", {}))
     for name in TASKS:
         r = results.get(name, {}).get("expire_span")
         if not r:
             continue
         lines += ["", f"## {name}", "", *measured_lines(r)]
         lines += [f"- note: {note}" for note in results.get(name, {}).get("notes", [])]
+    lines += policy_section(results)
     path.write_text("\n".join(lines) + "\n")
+
+
+def source_table(entry: dict) -> list[str]:
+    """Markdown rows: the text models' bits per byte on each source's held-out documents."""
+    rows = [(label, entry[kind]["bits_by_source"]) for kind, label in
+            (("expire_span", "Expire-Span"), ("baseline", "Transformer-XL"))
+            if entry.get(kind, {}).get("bits_by_source")]
+    if not rows:
+        return []
+    names = list(dict.fromkeys(k for _, r in rows for k in r))
+    head = ["model", *[("modern (held-out python-docs + debian-handbook)" if n == "modern" else n) for n in names]]
+    return ["", "Text, bits per byte on each source's held-out documents (test.txt is wikipedia + bible + "
+            "shakespeare, frozen on 2026-11-26; modern is the sources added on 2026-12-01):", "",
+            "| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+            *["| " + " | ".join([label, *[fmt(r.get(n)) for n in names]]) + " |" for label, r in rows]]
+
+
+# --policies: memory policies on held-out data (model/policy_eval.py). Text: 131,072 bytes, 8 slices of 16,384
+# across test.txt (the training runs' eval_tokens); the tasks: 200,000 tokens, the test table's own blocks,
+# so the Expire-Span row at x1 repeats its error.
+POLICY_TOKENS = {"text": 131072, "collision": 200_000, "corridor": 200_000}
+
+
+def measure_policies(checkpoint: Path, task: str, n_tokens: int | None = None, reference=None) -> dict:
+    """evaluate_policies on a checkpoint's held-out data; reference: the Expire-Span model's mean kept memory
+    per layer (for a baseline with as many layers: the same budgets), else its own."""
+    model = ExpireSpanLM.from_pretrained(checkpoint)
+    cfg = run_config(checkpoint)
+    data, seed = dict(cfg["data"]), cfg["train"]["seed"]
+    data.pop("task")
+    if task == "corridor":
+        data["eval_length"] = data.get("eval_length", 1000)
+    if reference is not None and len(reference) != model.config.n_layers:
+        reference = None
+    result = evaluate_policies(model, task, data, seed, n_tokens or POLICY_TOKENS[task], reference=reference,
+                               log=lambda line: print(f"{checkpoint}: {line}", file=sys.stderr, flush=True))
+    return {"checkpoint": str(checkpoint), **result}
+
+
+def policy_entry(args, task: str, old: dict) -> dict:
+    """results[task]["policies"]: the Expire-Span model's, and the baseline's under the same budgets (an
+    earlier baseline's is kept when --baseline is not given and its budgets still match)."""
+    entry = {"expire_span": measure_policies(Path(args.checkpoint), task, args.policy_tokens)}
+    reference = entry["expire_span"]["reference"]
+    if args.baseline:
+        entry["baseline"] = measure_policies(Path(args.baseline), task, args.policy_tokens, reference)
+    elif old.get("baseline", {}).get("reference") == reference and old["baseline"]["tokens"] == \
+            entry["expire_span"]["tokens"]:
+        entry["baseline"] = old["baseline"]
+    return entry
+
+
+def policy_section(results: dict) -> list[str]:
+    """README lines: every task's memory policies table (policy_table), for the tasks that have them."""
+    lines = []
+    for name in TASKS:
+        entry = results.get(name, {}).get("policies")
+        if entry and entry.get("expire_span"):
+            lines += ["", f"### {name}", "", *policy_table(entry)]
+    if not lines:
+        return []
+    return ["", "## Memory policies at equal memory", "",
+            "Measured by `python -m model.evaluate --policies` (model/policy_eval.py, docs/method.md 15.6): each "
+            "rule keeps at most its budget of memories per layer, a multiple of what the Expire-Span model keeps "
+            "on average; the model's weights are its own throughout.", *lines]
 
 
 def regenerate(results_path: Path) -> None:
@@ -216,6 +299,10 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline")
     parser.add_argument("--results", default=str(RESULTS))
     parser.add_argument("--tokens", type=int, help="test tokens to score (default: 1M text, 200k tasks)")
+    parser.add_argument("--policies", action="store_true",
+                        help="also score every memory policy at x0.5, x1 and x2 the model's mean kept memory")
+    parser.add_argument("--policy-tokens", type=int,
+                        help="held-out tokens for --policies (default: 131,072 text, 200k tasks)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     try:
@@ -226,6 +313,8 @@ def main(argv=None) -> int:
         entry["expire_span"] = measure(Path(args.checkpoint), task, figures=True, n_tokens=args.tokens)
         if args.baseline:
             entry["baseline"] = measure(Path(args.baseline), task, figures=False, n_tokens=args.tokens)
+        if args.policies:
+            entry["policies"] = policy_entry(args, task, entry.get("policies", {}))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2))
         write_readme(results, path.parent / "README.md")

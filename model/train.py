@@ -11,7 +11,8 @@ set: a step's files go into a new folder `state-<step>-<time>/`, then one pointe
 a run killed at any moment resumes from one whole step. Metrics go to
 `metrics.jsonl`; the final model to `<out_dir>/final` (config.json + model.safetensors).
 `train.init_from` starts a fresh run from a checkpoint's weights (fine-tuning): same architecture, and
-only how it is trained (span loss, noise, dropout, initial span) may differ from the checkpoint.
+only how it is trained (span loss, noise, dropout, initial span) may differ from the checkpoint; a Transformer-XL
+baseline may start from an Expire-Span checkpoint (its span predictors left out, its own max_span).
 """
 import argparse
 import json
@@ -134,6 +135,9 @@ def parse_run_config(raw: dict, path="config") -> RunConfig:
 
 # What a fine-tuning run may set differently from the checkpoint it starts from: how it is trained.
 TRAINING_ONLY = {"span_loss", "span_noise", "dropout", "init_span_fraction"}
+# A Transformer-XL baseline may start from an Expire-Span checkpoint (the same weights as its partner's start):
+# it drops the span predictors and keeps the nearest max_span memories instead.
+EXPIRY_ONLY = {"expire_span", "max_span", "ramp", "pre_div"}
 
 
 def init_from_problems(folder: str, model: ExpireSpanConfig) -> list[str]:
@@ -142,8 +146,18 @@ def init_from_problems(folder: str, model: ExpireSpanConfig) -> list[str]:
     if not (config_path.is_file() and weights_path.is_file()):
         return [f"train.init_from: {folder} has no config.json and model.safetensors"]
     theirs, ours = json.loads(config_path.read_text()), model.to_dict()
-    differ = sorted(k for k in set(theirs) | set(ours) if k not in TRAINING_ONLY and theirs.get(k) != ours.get(k))
+    free = TRAINING_ONLY | (EXPIRY_ONLY if theirs.get("expire_span", True) and not model.expire_span else set())
+    differ = sorted(k for k in set(theirs) | set(ours) if k not in free and theirs.get(k) != ours.get(k))
     return [f"train.init_from: {folder} differs from [model] in {', '.join(differ)}"] if differ else []
+
+
+def initial_weights(folder: str, model: ExpireSpanLM) -> dict:
+    """The state dict a fine-tuning run starts from; a Transformer-XL started from an Expire-Span checkpoint
+    leaves out its span predictors."""
+    state = ExpireSpanLM.from_pretrained(folder).state_dict()
+    if not model.config.expire_span:
+        state = {k: v for k, v in state.items() if ".span_predictor." not in k}
+    return state
 
 
 def world_size() -> int:
@@ -377,7 +391,7 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
     if rank == 0:
         trim_metrics(out / "metrics.jsonl", run.step)
     if not resumed and cfg.train.init_from:  # a resumed run has its own weights
-        run.model.load_state_dict(ExpireSpanLM.from_pretrained(cfg.train.init_from).state_dict())
+        run.model.load_state_dict(initial_weights(cfg.train.init_from, run.model))
     log = (out / "metrics.jsonl") if rank == 0 else None
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)

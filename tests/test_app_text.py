@@ -55,6 +55,8 @@ def test_default_view_shows_what_each_layer_kept(app_checkpoints, model):
     assert [f"<b>layer {l}</b>" in strips for l in range(tr.n_layers)] == [True] * tr.n_layers
     assert "How to read this" in [e.proto.label for e in at.expander]
     assert f"layer 0 {kept.steps(float(np.median(tr.spans[0])))}" in page_text(at)  # this text's own medians
+    assert not at.dataframe  # "where memory mattered" needs a second run of the model: only on request
+    at.button(key="measure_mattered").click().run()
     rows = kept.word_rises(tr, trace(model, text, span_limit=16), w)
     if rows:  # the "where memory mattered" table lists the same words as the plain function
         assert at.dataframe[0].value.to_dict("records") == rows

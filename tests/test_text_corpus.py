@@ -9,6 +9,7 @@ import pytest
 
 from model import data as cli
 from model.tasks import text_corpus as tc
+from model.tasks.html_text import html_to_text
 
 IMP = """$$$[ Module Heading ]
 
@@ -169,7 +170,7 @@ def test_cli_prints_message_and_exits_2(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(tc.subprocess, "run", fake_run())
     assert cli.main(["build-corpus", "--out", str(tmp_path / "corpus")]) == 2
     err = capsys.readouterr().err
-    assert "error: corpus source 'wikipedia' failed" in err and "Traceback" not in err
+    assert err.count("error: ") == 1 and "corpus source 'wikipedia' failed" in err and "Traceback" not in err
 
 
 def test_downloaded_archives_are_unpacked_without_network(monkeypatch, tmp_path):
@@ -187,12 +188,107 @@ def test_downloaded_archives_are_unpacked_without_network(monkeypatch, tmp_path)
     assert list(tc.fetch_shakespeare(tmp_path)) == ["hamlet"]  # the *_gut_f folios are left out
 
 
+def fake_sources(monkeypatch, html=True):
+    """Every fetcher (or all but the HTML ones) replaced by three tiny documents' worth of its raw format."""
+    three = {k: {"title": k, "extract": k.lower()} for k in "ABC"}
+    pages = {f"{k}.html": f"<html><body><div role='main'><p>{k * 300}</p></div></body></html>" for k in "ABC"}
+    monkeypatch.setattr(tc, "fetch_wikipedia", lambda d: json.dumps(three))
+    monkeypatch.setattr(tc, "fetch_bible", lambda: IMP.replace("Genesis", "Exodus") + IMP + IMP.replace("Genesis", "Ruth"))
+    monkeypatch.setattr(tc, "fetch_shakespeare", lambda d: {k: f"{k} text" for k in "abc"})
+    if html:
+        monkeypatch.setattr(tc, "fetch_python_docs", lambda: pages)
+        monkeypatch.setattr(tc, "fetch_handbook", lambda: pages)
+
+
 def test_unparseable_source_is_named(monkeypatch, tmp_path):
+    fake_sources(monkeypatch)
+    assert set(tc.load_documents(tmp_path)) == set(tc.SOURCES)
     monkeypatch.setattr(tc, "fetch_wikipedia", lambda d: "{not json")
     with pytest.raises(tc.CorpusError, match="'wikipedia' failed: cannot parse it"):
         tc.load_documents(tmp_path)
-    three = {k: {"title": k, "extract": k.lower()} for k in "ABC"}
-    monkeypatch.setattr(tc, "fetch_wikipedia", lambda d: json.dumps(three))
+    fake_sources(monkeypatch)
     monkeypatch.setattr(tc, "fetch_bible", lambda: "")
     with pytest.raises(tc.CorpusError, match="'bible' failed: only 0 documents parsed"):
         tc.load_documents(tmp_path)
+
+
+def test_every_missing_source_is_named_at_once(monkeypatch, tmp_path):
+    fake_sources(monkeypatch, html=False)  # the real readers of the HTML sources, pointed at folders not there
+    monkeypatch.setattr(tc, "PYTHON_DOCS", tmp_path / "no-python-docs")
+    monkeypatch.setattr(tc, "HANDBOOK", tmp_path / "no-handbook")
+    with pytest.raises(tc.MissingSources) as e:
+        tc.load_documents(tmp_path)
+    msg = str(e.value)
+    assert msg.startswith("2 corpus source(s) missing: python-docs, debian-handbook")
+    assert "apt-get install -y python3.11-doc" in msg and "apt-get install -y debian-handbook" in msg
+    assert f"{tmp_path / 'no-handbook'} is missing" in msg
+
+
+# --- the sources added on 2026-12-01: HTML pages, and a split that leaves the first three as they were
+
+PAGE = """<html><head><title>t</title><style>p {}</style><script>var x = 1;</script></head><body>
+<div class="related" role="navigation"><a href="x">previous</a></div>
+<div class="body" role="main">
+<h1>re &mdash; Regular expressions<a class="headerlink" href="#re">¶</a></h1>
+<p>This module provides <code>regular
+   expression</code> matching &amp; more.</p>
+<ul><li>one</li><li>two <em>items</em></li></ul>
+<pre>&gt;&gt;&gt; re.match("a", "ab")
+    &lt;re.Match object&gt;</pre>
+<table><tr><th>flag</th><td>meaning</td></tr></table>
+</div>
+<div class="footer">© Copyright</div>
+</body></html>"""
+
+
+def test_html_to_text_keeps_what_a_reader_sees():
+    text = html_to_text(PAGE, main=("div", "role", "main"))
+    assert text == ("re — Regular expressions\n\nThis module provides regular expression matching & more.\n\n"
+                    "one\ntwo items\n\n>>> re.match(\"a\", \"ab\")\n    <re.Match object>\n\nflag meaning")
+    whole = html_to_text(PAGE)  # no main element named: the whole body, navigation and scripts still dropped
+    assert "previous" not in whole and "var x" not in whole and "¶" not in whole and "Copyright" not in whole
+    assert html_to_text(PAGE, main=("div", "id", "nowhere")) == ""
+
+
+def test_python_docs_pages_become_documents_and_link_pages_are_dropped():
+    long_page = PAGE.replace("<ul>", "<p>" + "More words. " * 20 + "</p><ul>")
+    pages = {"b.html": long_page, "a.html": "<div role='main'><p>See elsewhere.</p></div>"}
+    docs = tc.parse_python_docs(pages)
+    assert len(docs) == 1 and docs[0].startswith("re — Regular expressions")
+    assert tc.PYTHON_DOCS_SKIP.match("genindex-A.html") and not tc.PYTHON_DOCS_SKIP.match("library/re.html")
+
+
+ALL_COUNTS = {**COUNTS, "python-docs": 60, "debian-handbook": 20}
+
+
+def test_adding_sources_leaves_the_frozen_split_as_it_was(tmp_path):
+    docs = {s: [f"{s} document {i}\n\nbody {i}" for i in range(n)] for s, n in ALL_COUNTS.items()}
+    frozen = {s: d for s, d in docs.items() if s in tc.FROZEN}
+    before = tc.write_corpus(frozen, tmp_path / "before", seed=0)
+    after = tc.write_corpus(docs, tmp_path / "after", seed=0)
+    read = lambda folder, name: (tmp_path / folder / f"{name}.txt").read_text(encoding="utf-8")
+    assert read("before", "test") == read("after", "test")  # today's test split, byte for byte
+    assert split_documents_of(read("before", "train")) < split_documents_of(read("after", "train"))
+    assert "test-modern" not in before["files"] and not (tmp_path / "before" / "test-modern.txt").exists()
+    modern = split_documents_of(read("after", "test-modern"))
+    assert modern and {d.split(" document")[0] for d in modern} == set(tc.ADDED)
+    held_out = split_documents_of(read("after", "test")) | modern
+    seen = set()
+    for name in ("train", "valid", "test", "test-modern"):
+        parts = split_documents_of(read("after", name))
+        assert not parts & seen
+        seen |= parts
+    assert seen == {d for ds in docs.values() for d in ds}  # every document once
+    for source in ALL_COUNTS:  # one held-out file per source, exactly its share of the held-out documents
+        mine = split_documents_of(read("after", f"test-{source}"))
+        assert mine == {d for d in held_out if d.startswith(source + " ")}
+        assert after["sources"][source]["documents"]["test"] == len(mine)
+    train = {s: i["bytes"]["train"] for s, i in after["sources"].items()}
+    share = sum(train[s] for s in tc.MODERN) / sum(train.values())
+    assert after["modern_share_of_train"] == pytest.approx(share, abs=1e-3)
+    table = tc.format_summary(after)
+    assert "test-modern" in table and "modern English" in table and "PSF License 2" in table
+
+
+def split_documents_of(text):
+    return set(text.rstrip("\n").split(tc.DOC_SEP))

