@@ -36,6 +36,13 @@ def trace_store():
     return OrderedDict(), threading.Lock()
 
 
+@st.cache_resource
+def traces_in_flight() -> dict:
+    """{trace key: threading.Event} of the traces being computed now (guarded by trace_store's lock): a session
+    asking for one of them waits for it instead of running the model again."""
+    return {}
+
+
 def _trace_key(source, tokens, targets, cut, attention_layer, policy) -> tuple:
     data = loading.digest(tokens) + ("" if targets is None else loading.digest(targets))
     return (source, loading.checkpoint_version(source), data, cut, attention_layer, policy)
@@ -56,10 +63,27 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
     policy: a model.policies.Policy with its budget given (a memory rule instead of the model's spans)."""
     key = _trace_key(source, tokens, targets, cut, attention_layer, policy)
     store, store_lock = trace_store()
-    with store_lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
+    in_flight = traces_in_flight()
+    while True:
+        with store_lock:
+            if key in store:
+                store.move_to_end(key)
+                return store[key]
+            pending = in_flight.get(key)
+            if pending is None:  # nobody is tracing this input: this session does
+                in_flight[key] = threading.Event()
+                break
+        with st.spinner("Another visitor is tracing this same input: waiting for their result..."):
+            pending.wait()  # a class opening one example at once: the model traces it once
+    try:
+        return _compute_trace(key, source, tokens, targets, cut, attention_layer, policy)
+    finally:
+        with store_lock:
+            in_flight.pop(key).set()  # wakes the waiters: they find the trace stored (or, after an error, retry)
+
+
+def _compute_trace(key, source, tokens, targets, cut, attention_layer, policy):
+    store, store_lock = trace_store()
     model, lock = model_and_lock(source)
     span_limit = model.config.max_span // cut if cut > 1 else None
     bar = st.empty()

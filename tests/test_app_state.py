@@ -1,0 +1,68 @@
+"""The app's shared trace store (app/state.py): many sessions asking for one input at once run the model once."""
+import threading
+import time
+
+import pytest
+
+from app import state
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Count the traces the model actually runs; each takes a while, so requests overlap."""
+    calls = []
+    real = state._trace_in_turns
+
+    def slow(*args, **kwargs):
+        calls.append(threading.get_ident())
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(state, "_trace_in_turns", slow)
+    state.trace_store()[0].clear()
+    return calls
+
+
+def ask_at_once(n, work):
+    results, errors = [None] * n, []
+
+    def visitor(i):
+        try:
+            results[i] = work(i)
+        except Exception as e:  # noqa: BLE001 - collected for the assertion
+            errors.append(e)
+
+    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results, errors
+
+
+def test_sixteen_visitors_opening_one_example_trace_it_once(tiny_checkpoint, counted):
+    text = "The ferry to Varnholm left at dawn. " * 3
+    results, errors = ask_at_once(16, lambda i: state.run_trace(str(tiny_checkpoint), text))
+    assert not errors and len(counted) == 1
+    assert all(r is results[0] for r in results)  # one Trace, shared
+    assert not state.traces_in_flight()
+    # different inputs are not held up by each other's keys: each is traced once
+    results, errors = ask_at_once(4, lambda i: state.run_trace(str(tiny_checkpoint), f"text number {i}"))
+    assert not errors and len(counted) == 1 + 4 and len({id(r) for r in results}) == 4
+
+
+def test_a_failed_trace_lets_the_waiting_visitors_try_again(tiny_checkpoint, counted, monkeypatch):
+    real = state._trace_in_turns
+    failures = []
+
+    def fail_once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            time.sleep(0.3)
+            raise ValueError("the first attempt failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(state, "_trace_in_turns", fail_once)
+    results, errors = ask_at_once(3, lambda i: state.run_trace(str(tiny_checkpoint), "a text that fails once"))
+    assert len(errors) == 1 and str(errors[0]) == "the first attempt failed"
+    assert sum(r is not None for r in results) == 2 and not state.traces_in_flight()
