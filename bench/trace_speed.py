@@ -1,9 +1,12 @@
 """Trace time for 4,096 bytes: Expire-Span against the same model with expiry off (Transformer-XL).
 
     python bench/trace_speed.py [--checkpoint DIR] [--bytes 4096] [--repeats 5] [--json out.json]
+    python bench/trace_speed.py --checkpoint checkpoints/text --against runs/text-a2e5/final --repeats 11
 
 Without --checkpoint it uses a freshly initialised 4-layer, d_model 256 model (spans at p * L).
-Prints a table and writes the figures as JSON.
+--against DIR: instead of the same model with expiry off, pair the checkpoint with another one (say the model it
+replaces), on held-out text (data/corpus/test.txt where it exists), the two traced in turn, and print the
+median ratio of the pairs. Prints a table and writes the figures as JSON.
 """
 import argparse
 import json
@@ -38,7 +41,10 @@ def main():
     parser.add_argument("--bytes", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", default="bench/results/trace_speed.json")
+    parser.add_argument("--against", help="another checkpoint to pair with, traced in turn")
     args = parser.parse_args()
+    if args.against:
+        return paired(args)
     torch.manual_seed(0)
     if args.checkpoint:
         expire = ExpireSpanLM.from_pretrained(args.checkpoint)
@@ -63,6 +69,30 @@ def main():
               f"{r['mean_memories']:>10.1f}{r['max_span']:>6}{r['block_size']:>5}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"config": expire.config.to_dict(), "rows": rows}, indent=2))
+
+
+def paired(args):
+    """--against: both checkpoints traced in turn on the same held-out bytes; medians and the pairs' ratio."""
+    a, b = ExpireSpanLM.from_pretrained(args.checkpoint), ExpireSpanLM.from_pretrained(args.against)
+    held_out = Path(__file__).resolve().parents[1] / "data" / "corpus" / "test.txt"
+    data = held_out.read_bytes()[: args.bytes] if held_out.exists() else (Path(__file__).parent / "README.md"
+                                                                            ).read_bytes()[: args.bytes]
+    for model in (a, b):
+        trace(model, data[:512])  # warm up
+    times = {args.checkpoint: [], args.against: []}
+    for _ in range(args.repeats):
+        for name, model in ((args.checkpoint, a), (args.against, b)):
+            start = time.perf_counter()
+            trace(model, data)
+            times[name].append(time.perf_counter() - start)
+    ratios = [x / y for x, y in zip(times[args.checkpoint], times[args.against])]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {len(data):,} bytes, {args.repeats} pairs")
+    for name, t in times.items():
+        print(f"{name:<40} median {np.median(t):.3f} s  (best {min(t):.3f}, worst {max(t):.3f})")
+    print(f"ratio {args.checkpoint} / {args.against}: median {np.median(ratios):.2f} "
+          f"(pairs {min(ratios):.2f}-{max(ratios):.2f})")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"bytes": len(data), "seconds": times, "ratios": ratios}, indent=2))
 
 
 if __name__ == "__main__":

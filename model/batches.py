@@ -58,11 +58,12 @@ def task_vocab_size(task: str, params: dict) -> int:
 
 
 def make_stream(task: str, params: dict, split: str, n_tokens: int, seed: int) -> Stream:
-    """The stream of one split. Generated tasks give each split its own seeds."""
-    split_seed = {"train": 0, "valid": 1_000_003, "test": 2_000_003}[split] + seed
+    """The stream of one split (text: any file SPLIT.txt of the corpus, e.g. test-modern). Generated tasks give
+    each split (train, valid, test) its own seeds."""
     if task == "text":
         return text_stream(params.get("corpus", "data/corpus"), split)
     if task == "collision":
+        split_seed = {"train": 0, "valid": 1_000_003, "test": 2_000_003}[split] + seed
         cfg = collision_config(params)
         seq = collision.generate(cfg, n_frames=-(-n_tokens // cfg.frame_len), seed=split_seed)
         return Stream(seq.tokens, seq.targets)

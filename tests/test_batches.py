@@ -50,3 +50,17 @@ def test_corridor_walker_restores_any_step_and_fixed_lengths_hold():
         assert np.array_equal(x, bx) and np.array_equal(y, by) and r == br
     fixed = EpisodeWalker(cfg, batch_size=2, block_size=16, seed=3, length=100)
     assert fixed.episode_blocks(0) == fixed.episode_blocks(5) == -(-103 // 16)
+
+
+def test_text_streams_any_file_of_the_corpus_and_names_a_missing_one(tmp_path):
+    import pytest
+
+    from model import ConfigError
+    from model.batches import make_stream
+
+    (tmp_path / "test-modern.txt").write_bytes(b"held-out modern text")
+    s = make_stream("text", {"corpus": str(tmp_path)}, "test-modern", 100, seed=0)
+    assert bytes(s.tokens.astype(np.uint8).tolist()) == b"held-out modern text"
+    assert s.targets[0] == ord("e") and s.targets[-1] == -1
+    with pytest.raises(ConfigError, match="test-bible.txt is missing"):
+        make_stream("text", {"corpus": str(tmp_path)}, "test-bible", 100, seed=0)
