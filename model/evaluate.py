@@ -261,7 +261,9 @@ def measure_policies(checkpoint: Path, task: str, n_tokens: int | None = None, r
 def policy_entry(args, task: str, old: dict) -> dict:
     """results[task]["policies"]: the Expire-Span model's, and the baseline's under the same budgets (an
     earlier baseline's is kept when --baseline is not given and its budgets still match)."""
-    entry = {"expire_span": measure_policies(Path(args.checkpoint), task, args.policy_tokens)}
+    reuse = args.baseline_only and old.get("expire_span", {}).get("checkpoint") == str(Path(args.checkpoint))
+    entry = {"expire_span": old["expire_span"] if reuse else measure_policies(Path(args.checkpoint), task,
+                                                                                args.policy_tokens)}
     reference = entry["expire_span"]["reference"]
     if args.baseline:
         entry["baseline"] = measure_policies(Path(args.baseline), task, args.policy_tokens, reference)
@@ -303,6 +305,8 @@ def main(argv=None) -> int:
                         help="also score every memory policy at x0.5, x1 and x2 the model's mean kept memory")
     parser.add_argument("--policy-tokens", type=int,
                         help="held-out tokens for --policies (default: 131,072 text, 200k tasks)")
+    parser.add_argument("--baseline-only", action="store_true",
+                        help="measure only --baseline (and its policies); keep the model's numbers already stored")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     try:
@@ -310,7 +314,12 @@ def main(argv=None) -> int:
         path = Path(args.results)
         results = json.loads(path.read_text()) if path.exists() else {}
         entry = results.setdefault(args.task, {})
-        entry["expire_span"] = measure(Path(args.checkpoint), task, figures=True, n_tokens=args.tokens)
+        if args.baseline_only:
+            if not args.baseline or entry.get("expire_span", {}).get("checkpoint") != str(Path(args.checkpoint)):
+                raise ExpireSpanError("--baseline-only needs --baseline, and this checkpoint's numbers in "
+                                      f"{path} (run once without it first)")
+        else:
+            entry["expire_span"] = measure(Path(args.checkpoint), task, figures=True, n_tokens=args.tokens)
         if args.baseline:
             entry["baseline"] = measure(Path(args.baseline), task, figures=False, n_tokens=args.tokens)
         if args.policies:

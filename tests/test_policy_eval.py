@@ -184,3 +184,16 @@ def test_evaluate_policies_flag_writes_results_and_the_readme_table(tmp_path, co
     assert main(args[:-3]) == 0
     assert json.loads(results.read_text())["text"]["policies"]["expire_span"]["rows"] == es["rows"]
     assert "| Transformer-XL | window |" in (tmp_path / "out" / "README.md").read_text()
+
+    # --baseline-only measures the baseline alone and keeps the model's stored numbers, which it requires
+    stored = json.loads(results.read_text())["text"]
+    stored["expire_span"]["bits"] = stored["policies"]["expire_span"]["rows"][0]["bits"] = 9.0  # a marker
+    results.write_text(json.dumps({"text": stored}))
+    assert main([*args, "--baseline", str(tmp_path / "txl"), "--baseline-only"]) == 0
+    again = json.loads(results.read_text())["text"]
+    assert again["expire_span"]["bits"] == 9.0 and again["policies"]["expire_span"]["rows"][0]["bits"] == 9.0
+    assert again["policies"]["baseline"]["rows"] == base["rows"]
+    assert main([*args, "--baseline-only"]) == 2  # no baseline named
+    other = ["--task", "text", "--checkpoint", str(tmp_path / "txl"), "--results", str(results), "--baseline-only",
+             "--baseline", str(tmp_path / "txl")]
+    assert main(other) == 2  # this checkpoint was never measured
