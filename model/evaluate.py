@@ -181,6 +181,8 @@ def rounded(value):
         return round(value, 4)
     if isinstance(value, list):
         return [rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
     return value
 
 
@@ -197,7 +199,8 @@ def write_readme(results: dict, path: Path) -> None:
     lines = ["# Shipped checkpoints: results", "",
              "Written by `python -m model.evaluate` from `results.json`; every number was measured on the "
              "held-out split on a 2-core CPU. Baselines are Transformer-XL models of the same size whose "
-             "memory equals the Expire-Span model's average kept memory (not shipped).", "",
+             "memory equals the Expire-Span model's average kept memory; those that ship are named with their "
+             "folder (the others were trained but not shipped).", "",
              "| task | model | metric | test | mean kept memory | L | trace 4,096 tokens (s) |",
              "|---|---|---|---|---|---|---|"]
     for name, task in TASKS.items():
@@ -207,7 +210,10 @@ def write_readme(results: dict, path: Path) -> None:
                 continue
             metric = "bits per byte" if task == "text" else "error"
             value = r["bits"] if task == "text" else r["error"]
-            lines.append(f"| {name} | {'Expire-Span' if kind == 'expire_span' else 'Transformer-XL'} | {metric} | "
+            label = "Expire-Span" if kind == "expire_span" else "Transformer-XL"
+            shipped = Path(r.get("checkpoint", "")).parts[:1] == ("checkpoints",)
+            label += f" (`{Path(r['checkpoint']).name}`)" if kind == "baseline" and shipped else ""
+            lines.append(f"| {name} | {label} | {metric} | "
                          f"{fmt(value)} | {r['kept']:.0f} | {r['config']['max_span']} | "
                          f"{fmt(r['trace_seconds_4096'])} |")
     lines += source_table(results.get("text", {}))
