@@ -48,3 +48,14 @@ def streamlit_app(log_path: Path, env: dict | None = None):
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def paste(page, text: str, marker: str, timeout_ms: int = 60_000) -> None:
+    """On the Text page: choose "Type or paste", paste text, apply it (Ctrl+Enter) and wait until the text
+    strips show `marker`."""
+    page.get_by_text("Type or paste", exact=True).click()
+    box = page.get_by_label("Text (Ctrl+Enter to apply)")
+    box.fill(text)
+    box.press("Control+Enter")
+    page.wait_for_function("(m) => document.querySelector('.es-strips')?.innerText.includes(m)", arg=marker,
+                           timeout=timeout_ms)

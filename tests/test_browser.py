@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from test_app_support import write_checkpoints
 
-from bench.browser import CHROMIUM, ROOT, launch_chromium, streamlit_app
+from bench.browser import CHROMIUM, ROOT, launch_chromium, paste, streamlit_app
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 EVIL = "<script>alert(1)</script> <img src=x onerror=alert(1)> hello"
@@ -164,12 +164,7 @@ def test_a_deck_carries_pasted_text_through_a_reload(page, server, tmp_path):
     page.goto(server, wait_until="domcontentloaded")
     page.wait_for_selector(".es-longest", timeout=60_000)
     page.get_by_text("Presenter mode", exact=True).click()
-    page.get_by_text("Type or paste", exact=True).click()
-    box = page.get_by_label("Text (Ctrl+Enter to apply)")
-    box.fill(text)
-    box.press("Control+Enter")
-    page.wait_for_function("(t) => document.querySelector('.es-strips')?.innerText.includes('Varnholm')", arg=text,
-                           timeout=60_000)
+    paste(page, text, "Varnholm")
     page.get_by_text("Text by span", exact=True).click()
     page.get_by_text("one layer", exact=True).click()
     pick(page, "Layer", "1")

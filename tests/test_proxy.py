@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_app_support import write_checkpoints
 
-from bench.browser import CHROMIUM, ROOT, free_port, launch_chromium
+from bench.browser import CHROMIUM, ROOT, free_port, launch_chromium, paste
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
@@ -50,15 +50,6 @@ def proxy(tmp_path_factory):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-
-
-def paste(page, text: str, marker: str) -> None:
-    page.get_by_text("Type or paste", exact=True).click()
-    box = page.get_by_label("Text (Ctrl+Enter to apply)")
-    box.fill(text)
-    box.press("Control+Enter")
-    page.wait_for_function("(m) => document.querySelector('.es-strips')?.innerText.includes(m)", arg=marker,
-                           timeout=60_000)
 
 
 def test_two_browsers_through_the_proxy_each_stay_on_their_replica(proxy, tmp_path):
