@@ -44,6 +44,22 @@ def cue_report(trace, ep: Episode) -> list[dict]:
     return rows
 
 
+def cue_spans_alone(run, config=CORRIDOR_CONFIG) -> dict[int, float]:
+    """Each cue's longest span over the layers, as the model predicts it right after START. Attention is causal
+    and an episode starts from an empty memory, so a cue's span depends on START and the cue alone: two tokens
+    per cue are enough. run(tokens) -> Trace."""
+    return {c: float(run(np.array([config.start, c], dtype=np.int64)).spans[:, 1].max())
+            for c in range(config.n_cues)}
+
+
+def by_elimination(ep: Episode, spans_alone: dict[int, float]) -> bool:
+    """True when this episode's cue is let go before the query while every other cue is kept past it: a right
+    answer then needs no memory of the cue, only the absence of the others."""
+    needed = ep.query_pos - ep.cue_pos
+    others = [s for c, s in spans_alone.items() if c != ep.cue]
+    return spans_alone[ep.cue] < needed and bool(others) and min(others) >= needed
+
+
 def answer(trace, ep: Episode) -> tuple[int, float]:
     """The model's answer at the query and its probability of the true cue."""
     return int(trace.predictions[ep.query_pos]), float(2.0 ** -trace.bits[ep.query_pos])

@@ -7,7 +7,7 @@ import numpy as np
 
 from .scales import Scaled
 from .text_views import word_strip
-from .words import Words, WordStats, longest_kept, word_stats
+from .words import Words, WordStats, longest_kept, word_groups, word_stats
 
 
 def left_label(left_at: int, short: bool = False) -> str:
@@ -25,7 +25,8 @@ def longest_table_html(words: Words, stats: WordStats, n: int = 10, font_size: i
     """An HTML table, one column per layer, of its n longest-kept distinct words: the word, its span in steps,
     and (smaller) where it stands and when it left the cache. All text escaped."""
     n_layers = stats.span.shape[0]
-    columns = [longest_kept(words, stats, layer, n) for layer in range(n_layers)]
+    groups = word_groups(words)
+    columns = [longest_kept(words, stats, layer, n, groups) for layer in range(n_layers)]
     head = "".join(f"<th>layer {layer}</th>" for layer in range(n_layers))
     rows = []
     for rank in range(max((len(c) for c in columns), default=0)):
@@ -61,29 +62,30 @@ def coloured_spans(words: Words, stats: WordStats) -> np.ndarray:
 
 
 def word_titles(words: Words, stats: WordStats, layer: int, start: int = 0, stop: int | None = None) -> dict:
-    """Hover text of the pieces starting in [start, stop) in one layer, by piece index: the word, its span
-    (longest and mean), how long it was kept and when it left, its loss."""
+    """Hover text of the pieces starting in [start, stop) in one layer, by piece index: where it starts, its span
+    (the longest over its bytes), the steps it was kept and when it left, its loss. Short: a hover is an extra (the
+    strip and the table say what matters), and the page carries one per piece and layer."""
     stop = int(words.stop[-1]) if stop is None and len(words) else (stop or 0)
     first, last = np.searchsorted(words.start, [start, stop])
     out = {}
     for w in range(first, last):
-        bits = "" if np.isnan(stats.bits[w]) else f"; loss {stats.bits[w]:.1f} bits"
-        out[w] = (f"{words.text[w]!r} at byte {words.start[w]:,}: span {steps(stats.span[layer, w])} steps "
-                  f"(mean over its bytes {steps(stats.mean_span[layer, w])}); kept {stats.kept[layer, w]:,} "
-                  f"steps, {left_label(int(stats.left_at[layer, w]))}{bits}")
+        bits = "" if np.isnan(stats.bits[w]) else f", {stats.bits[w]:.1f} bits"
+        out[w] = (f"byte {words.start[w]:,}: span {steps(stats.span[layer, w])}, kept {stats.kept[layer, w]:,}, "
+                  f"{left_label(int(stats.left_at[layer, w]), short=True)}{bits}")
     return out
 
 
 def layer_rows(words: Words, stats: WordStats, scaled: Scaled, start: int, stop: int) -> list[tuple[str, str]]:
     """(label, strip html) per layer: the text between bytes start and stop, each word coloured by its span
-    on the chosen scale; per-layer scales name their range in the label."""
+    on the chosen scale (palette classes: draw the rows with text_views.strips_html); per-layer scales name their
+    range in the label."""
     rows = []
     for layer in range(stats.span.shape[0]):
         label = f"layer {layer}"
         if scaled.mode == "per layer":
             label += f" (colours from {steps(scaled.lo[layer])} to {steps(scaled.hi[layer])} steps)"
         rows.append((label, word_strip(words, scaled.fraction[layer], start, stop,
-                                         word_titles(words, stats, layer, start, stop))))
+                                       word_titles(words, stats, layer, start, stop), palette=True)))
     return rows
 
 

@@ -9,7 +9,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import loading, presenter  # noqa: E402
+from app import loading, presenter, ui  # noqa: E402
 
 st.set_page_config(page_title="Expire-Span Explorer", page_icon=":material/hourglass_bottom:", layout="wide")
 PAGES = {
@@ -27,6 +27,7 @@ REPLICA = os.environ.get("EXPIRE_SPAN_REPLICA")  # set by deploy/run_local.sh: w
 if REPLICA and "_served_by" not in st.session_state:
     st.session_state["_served_by"] = REPLICA
     print(f"replica {REPLICA}: new session", file=sys.stderr, flush=True)
+ui.no_fade_animation()
 presenter.restore_from_url()
 page = st.navigation(list(PAGES.values()))
 goto = st.session_state.pop("_goto", None)

@@ -5,7 +5,10 @@ records and replays the Streamlit elements a cached function touches, and our pr
 outside the function, which cache_data refuses on replay. The store hands out the same Trace object to
 every session; pages only read it.
 """
+import os
+import sys
 import threading
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -17,7 +20,9 @@ from . import loading
 from .fair_lock import FairLock
 
 MAX_TRACES = 24
+PROGRESS_EVERY_S = 0.5  # seconds between progress-bar updates of a long trace
 ATTENTION_BYTES = min(2048, MAX_ATTENTION_TOKENS)  # bytes whose attention the app records (a T x T matrix per layer)
+COUNT_TRACES = os.environ.get("EXPIRE_SPAN_COUNT_TRACES")  # set by bench/load.py: a stderr line per model trace
 
 
 def model_and_lock(source: str):
@@ -76,6 +81,8 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
         with st.spinner("Another visitor is tracing this same input: waiting for their result..."):
             pending.wait()  # a class opening one example at once: the model traces it once
     try:
+        if COUNT_TRACES:
+            print(f"model trace {key[2]} cut={cut}", file=sys.stderr, flush=True)
         return _compute_trace(key, source, tokens, targets, cut, attention_layer, policy)
     finally:
         with store_lock:
@@ -88,8 +95,12 @@ def _compute_trace(key, source, tokens, targets, cut, attention_layer, policy):
     span_limit = model.config.max_span // cut if cut > 1 else None
     bar = st.empty()
 
-    def progress(done, total):
-        if total > 2048:
+    last = [0.0]
+
+    def progress(done, total):  # at most twice a second: every update is a message and a redraw in the browser
+        now = time.perf_counter()
+        if total > 2048 and (done >= total or now - last[0] >= PROGRESS_EVERY_S):
+            last[0] = now
             bar.progress(done / total, text=f"Tracing: {done:,} of {total:,} tokens")
 
     try:

@@ -1,4 +1,10 @@
-"""Bytes as readable, escaped text: token labels, byte classes, and text strips coloured by a value."""
+"""Bytes as readable, escaped text: token labels, byte classes, and text strips coloured by a value.
+
+Strips drawn with palette=True colour each piece with a class of a fixed palette (PALETTE_LEVELS steps of the same
+viridis ramp, defined once per block by strips_html) instead of an inline style: the same picture to the eye (no
+channel off by more than 6 of 255), with 35 to 65 bytes less HTML per piece for the browser to sanitise, parse and
+style (1,400 to 8,000 pieces a view)."""
+import functools
 import html
 
 import numpy as np
@@ -7,6 +13,8 @@ from . import scales
 
 BYTE_CLASSES = ("space", "punctuation", "digit", "capital", "lower case", "non-ASCII")
 VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], float)
+PALETTE_LEVELS = 64  # steps at most 11 of 255 apart in a channel: a colour is within 6 of the exact one
+PALETTE_MARK = '<span class="es-p'  # opens a palette strip: strips_html adds the palette's style when it sees one
 
 
 def byte_char(tokens, i: int) -> str:
@@ -70,6 +78,40 @@ def colours(values, vmax: float) -> np.ndarray:
     return rgb.round().astype(np.uint8)
 
 
+def text_colour(r: int, g: int, b: int) -> str:
+    """Black or white, whichever reads better on background (r, g, b)."""
+    return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
+
+
+def palette_index(values, vmax: float) -> np.ndarray:
+    """The palette step (0 .. PALETTE_LEVELS - 1) of each value in [0, vmax]; -1 for NaN (drawn light grey)."""
+    v = np.asarray(values, float)
+    x = np.clip(np.nan_to_num(v / max(vmax, 1e-9), nan=0.0), 0, 1)
+    return np.where(np.isnan(v), -1, np.rint(x * (PALETTE_LEVELS - 1))).astype(int)
+
+
+def palette_colours() -> np.ndarray:
+    """RGB (PALETTE_LEVELS x 3 uint8) of the palette's steps: colours() at their values."""
+    return colours(np.linspace(0, 1, PALETTE_LEVELS), 1.0)
+
+
+@functools.cache
+def palette_css() -> str:
+    """The palette's style element (rules scoped to .es-strips): class c<k> is step k, cn is NaN (light grey),
+    x is struck through (a dropped memory), and the pieces of a word strip get rounded corners."""
+    rules = []
+    for k, rgb in enumerate(palette_colours()):
+        r, g, b = (int(c) for c in rgb)
+        rules.append(f".es-strips .c{k}{{background:#{r:02x}{g:02x}{b:02x};color:{text_colour(r, g, b)}}}")
+    return ("<style>" + "".join(rules) + ".es-strips .cn{background:#dcdcdc;color:#000}"
+            ".es-strips .x{text-decoration:line-through;opacity:0.55}"
+            ".es-strips .es-p.w>span{border-radius:3px;padding:0 1px}</style>")
+
+
+def _palette_class(index: int, struck: bool) -> str:
+    return ("cn" if index < 0 else f"c{index}") + (" x" if struck else "")
+
+
 def _char_spans(tokens, start: int, stop: int):
     """(first byte, character) for each character in tokens[start:stop] (continuation bytes skipped)."""
     out = []
@@ -89,21 +131,32 @@ def _char_spans(tokens, start: int, stop: int):
 
 
 def text_strip(tokens, values, vmax: float, start: int, stop: int, title_fmt: str = "{i}: {v:.0f}",
-               struck=None, title_values=None) -> str:
+               struck=None, title_values=None, palette: bool = False) -> str:
     """HTML of tokens[start:stop] as text, each character's background coloured by values[i].
     Every character is html-escaped; struck (bool array) draws a line through dropped memories; the hover
-    title shows title_values[i] (default: values[i])."""
-    rgb = colours(np.asarray(values, float)[start:stop], vmax)
+    title shows title_values[i] (default: values[i]). palette: colour by palette class (see the module notes;
+    the strip must then be drawn by strips_html)."""
+    v = np.asarray(values, float)[start:stop]
+    shown = values if title_values is None else title_values
     parts = []
+    if palette:
+        index = palette_index(v, vmax)
+        for i, ch in _char_spans(tokens, start, stop):
+            if ch == "\n":
+                parts.append("<br>")
+                continue
+            cls = _palette_class(int(index[i - start]), struck is not None and bool(struck[i]))
+            title = html.escape(title_fmt.format(i=i, v=float(shown[i])), quote=True)
+            parts.append(f'<span class="{cls}" title="{title}">{html.escape(ch)}</span>')
+        return f'{PALETTE_MARK}">{"".join(parts)}</span>'
+    rgb = colours(v, vmax)
     for i, ch in _char_spans(tokens, start, stop):
         if ch == "\n":
             parts.append("<br>")
             continue
         r, g, b = (int(c) for c in rgb[i - start])
-        fg = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
-        v = float(values[i] if title_values is None else title_values[i])
-        title = html.escape(title_fmt.format(i=i, v=v), quote=True)
-        style = f"background:rgb({r},{g},{b});color:{fg}"
+        title = html.escape(title_fmt.format(i=i, v=float(shown[i])), quote=True)
+        style = f"background:rgb({r},{g},{b});color:{text_colour(r, g, b)}"
         if struck is not None and struck[i]:
             style += ";text-decoration:line-through;opacity:0.55"
         parts.append(f'<span style="{style}" title="{title}">{html.escape(ch)}</span>')
@@ -115,37 +168,52 @@ def legend(vmax: float, label: str, steps: int = 6) -> str:
     values = np.linspace(0, vmax, steps)
     cells = []
     for v, (r, g, b) in zip(values, colours(values, vmax)):
-        fg = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
-        cells.append(f'<span style="background:rgb({r},{g},{b});color:{fg};padding:0 6px">{v:.3g}</span>')
+        cells.append(f'<span style="background:rgb({r},{g},{b});color:{text_colour(r, g, b)};padding:0 6px">'
+                     f'{v:.3g}</span>')
     return f'<div class="es-legend">{html.escape(label)}: {"".join(cells)}</div>'
 
 
 def strips_html(rows: list[tuple[str, str]], font_size: int = 15) -> str:
-    """Stack labelled strips (label, strip html) into one block of monospace text."""
+    """Stack labelled strips (label, strip html) into one block of monospace text; with the palette's style
+    when a strip is drawn with palette classes."""
+    style = palette_css() if any(PALETTE_MARK in strip for _, strip in rows) else ""
     body = "".join(
         f'<div style="margin:4px 0"><b>{html.escape(label)}</b>'
         f'<div style="font-family:monospace;font-size:{font_size}px;line-height:1.6;white-space:pre-wrap;'
         f'word-break:break-all">{strip}</div></div>'
         for label, strip in rows)
-    return f'<div class="es-strips">{body}</div>'
+    return f'<div class="es-strips">{style}{body}</div>'
 
 
-def word_strip(words, fraction, start: int = 0, stop: int | None = None, titles=None, struck=None) -> str:
+def word_strip(words, fraction, start: int = 0, stop: int | None = None, titles=None, struck=None,
+               palette: bool = False) -> str:
     """HTML of the pieces of `words` that start in [start, stop), each word and mark coloured by its fraction
     (0..1 on viridis); spaces stay plain, newlines break the line. titles[w] is shown on hover; struck[w] draws a
-    line through piece w. Every piece is html-escaped."""
+    line through piece w. Every piece is html-escaped. palette: colour by palette class (see the module notes;
+    the strip must then be drawn by strips_html)."""
     stop = int(words.stop[-1]) if stop is None else stop
     first, last = np.searchsorted(words.start, [start, stop])
-    rgb = colours(np.asarray(fraction, float)[first:last], 1.0)
+    f = np.asarray(fraction, float)[first:last]
     parts = []
+    if palette:
+        index = palette_index(f, 1.0)
+        for k, w in enumerate(range(first, last)):
+            piece = words.text[w]
+            if words.kind[w] == "space":
+                parts.append(html.escape(piece).replace("\r\n", "\n").replace("\n", "<br>"))
+                continue
+            cls = _palette_class(int(index[k]), struck is not None and bool(struck[w]))
+            title = "" if titles is None else f' title="{html.escape(titles[w], quote=True)}"'
+            parts.append(f'<span class="{cls}"{title}>{html.escape(piece)}</span>')
+        return f'{PALETTE_MARK} w">{"".join(parts)}</span>'
+    rgb = colours(f, 1.0)
     for k, w in enumerate(range(first, last)):
         piece = words.text[w]
         if words.kind[w] == "space":
             parts.append(html.escape(piece).replace("\r\n", "\n").replace("\n", "<br>"))
             continue
         r, g, b = (int(c) for c in rgb[k])
-        fg = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
-        style = f"background:rgb({r},{g},{b});color:{fg};border-radius:3px;padding:0 1px"
+        style = f"background:rgb({r},{g},{b});color:{text_colour(r, g, b)};border-radius:3px;padding:0 1px"
         if struck is not None and struck[w]:
             style += ";text-decoration:line-through;opacity:0.55"
         title = "" if titles is None else f' title="{html.escape(titles[w], quote=True)}"'
@@ -158,6 +226,6 @@ def scale_legend(lo: float, hi: float, mode: str, label: str) -> str:
     fractions, labels = scales.ticks(lo, hi, mode)
     cells = []
     for (r, g, b), text in zip(colours(fractions, 1.0), labels):
-        fg = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
-        cells.append(f'<span style="background:rgb({r},{g},{b});color:{fg};padding:0 6px">{html.escape(text)}</span>')
+        cells.append(f'<span style="background:rgb({r},{g},{b});color:{text_colour(r, g, b)};padding:0 6px">'
+                     f'{html.escape(text)}</span>')
     return f'<span class="es-legend">{html.escape(label)} {"".join(cells)}</span>'

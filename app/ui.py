@@ -91,6 +91,13 @@ def require_model(task: str, key: str):
     return picked
 
 
+def no_fade_animation() -> None:
+    """Streamlit dims a rerun's stale elements with a 1 s opacity animation on every element container; the browser
+    then redraws the page all through a trace, taking CPU from the server on a small machine. Stale elements still
+    dim after Streamlit's 0.5 s delay, at once."""
+    st.html("<style>[data-testid='stElementContainer']{transition-duration:0s !important}</style>")
+
+
 def compact_top() -> None:
     """Less empty space above the title, so a page's first screen holds more (matters on a projector)."""
     st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem !important}</style>")

@@ -63,21 +63,28 @@ def _char_bytes(text: str) -> np.ndarray:
 
 def split_words(tokens) -> Words:
     """Cut byte tokens (values 0..255) into words, marks and spaces (see the module docstring)."""
-    data = bytes(np.asarray(tokens, np.uint8).tolist())
-    text = data.decode("utf-8", "surrogateescape")
-    ends = np.concatenate([[0], np.cumsum(_char_bytes(text))])  # byte offset of every character boundary
+    data = np.asarray(tokens, np.uint8).tobytes()
+    try:  # valid UTF-8 (the usual case): characters start at every byte that is not a continuation byte
+        text, valid = data.decode("utf-8"), True
+        lead = np.flatnonzero((np.frombuffer(data, np.uint8) & 0xC0) != 0x80)
+        ends = np.append(lead, len(data))
+    except UnicodeDecodeError:
+        text, valid = data.decode("utf-8", "surrogateescape"), False
+        ends = np.concatenate([[0], np.cumsum(_char_bytes(text))])  # byte offset of every character boundary
+    ends = ends.tolist()
     starts, stops, texts, kinds = [], [], [], []
     for m in _PIECE.finditer(text):
         kind = m.lastgroup if m.lastgroup != "m" else "mark"
-        a, b = int(ends[m.start()]), int(ends[m.end()])
-        if kind == "word" and b - a > MAX_WORD_BYTES:
-            cuts = _cut_long(ends, m.start(), m.end())
+        a, b = m.start(), m.end()
+        if kind == "word" and ends[b] - ends[a] > MAX_WORD_BYTES:
+            cuts = _cut_long(np.asarray(ends), a, b)
         else:
-            cuts = [(m.start(), m.end())]
+            cuts = [(a, b)]
         for ca, cb in cuts:
-            starts.append(int(ends[ca]))
-            stops.append(int(ends[cb]))
-            texts.append(text[ca:cb].encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+            starts.append(ends[ca])
+            stops.append(ends[cb])
+            texts.append(text[ca:cb] if valid else
+                         text[ca:cb].encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
             kinds.append(kind)
     return Words(np.array(starts, np.int64), np.array(stops, np.int64), texts, np.array(kinds, dtype=object))
 
@@ -108,17 +115,31 @@ def word_stats(trace, words: Words) -> WordStats:
     return WordStats(span, mean_span, np.where(left == never, -1, left), kept, bits)
 
 
-def longest_kept(words: Words, stats: WordStats, layer: int, n: int = 10) -> list[KeptWord]:
+class WordGroups(NamedTuple):
+    """The words (kind 'word') of a Words, grouped by their text, for ranking them in every layer."""
+    index: np.ndarray  # the pieces that are words
+    group: np.ndarray  # for each of them, its distinct word (0 .. number of distinct words - 1)
+    count: np.ndarray  # occurrences of each distinct word
+
+
+def word_groups(words: Words) -> WordGroups:
+    """Group the words of `words` by their text (as written: case counts), in order of first appearance."""
+    index = np.flatnonzero(words.kind == "word")
+    ids: dict[str, int] = {}
+    group = np.fromiter((ids.setdefault(words.text[w], len(ids)) for w in index.tolist()), np.int64, len(index))
+    return WordGroups(index, group, np.bincount(group, minlength=len(ids)))
+
+
+def longest_kept(words: Words, stats: WordStats, layer: int, n: int = 10,
+                 groups: WordGroups | None = None) -> list[KeptWord]:
     """The n distinct words (marks and spaces left out) with the longest span in a layer, each at its
-    longest-kept occurrence (the earliest among equals)."""
-    best: dict[str, int] = {}
-    count: dict[str, int] = {}
-    spans = stats.span[layer]
-    for w in np.flatnonzero(words.kind == "word"):
-        key = words.text[w]
-        count[key] = count.get(key, 0) + 1
-        if key not in best or spans[w] > spans[best[key]]:
-            best[key] = int(w)
-    order = sorted(best.values(), key=lambda w: (-float(spans[w]), w))[:n]
-    return [KeptWord(words.text[w], int(words.start[w]), float(spans[w]), int(stats.left_at[layer, w]),
-                     count[words.text[w]]) for w in order]
+    longest-kept occurrence (the earliest among equals). groups: word_groups(words), when it is at hand."""
+    idx, group, count = groups or word_groups(words)
+    if not len(idx):
+        return []
+    spans = np.asarray(stats.span[layer], float)[idx]
+    order = np.lexsort((idx, -spans, group))  # by word, then longest span first, then earliest
+    best = order[np.r_[True, group[order][1:] != group[order][:-1]]]  # each word's longest-kept occurrence
+    best = best[np.lexsort((idx[best], -spans[best]))][:n]
+    return [KeptWord(words.text[idx[k]], int(words.start[idx[k]]), float(spans[k]), int(stats.left_at[layer, idx[k]]),
+                     int(count[group[k]])) for k in best]

@@ -55,6 +55,38 @@ def test_colours_span_the_scale():
     assert tuple(rgb[0]) == (68, 1, 84) and tuple(rgb[2]) == (253, 231, 37) and tuple(rgb[3]) == (220, 220, 220)
 
 
+def test_palette_is_the_same_picture_to_the_eye():
+    palette = text_views.palette_colours().astype(int)
+    assert len(palette) == text_views.PALETTE_LEVELS
+    assert tuple(palette[0]) == (68, 1, 84) and tuple(palette[-1]) == (253, 231, 37)
+    x = np.linspace(0, 1, 10_001)
+    exact = text_views.colours(x, 1.0).astype(int)
+    assert np.abs(exact - palette[text_views.palette_index(x, 1.0)]).max() <= 6  # of 255, in any channel
+    assert list(text_views.palette_index([0, 5, 10, 20, -1, np.nan], 10)) == [0, 32, 63, 63, 0, -1]
+
+
+def test_palette_strips_are_escaped_and_styled_by_class():
+    evil = "<script>alert(1)</script><img src=x onerror=alert(1)>\nok"
+    tokens = np.frombuffer(evil.encode(), np.uint8).astype(np.int64)
+    values = np.arange(len(tokens), dtype=float)
+    gone = np.zeros(len(tokens), bool)
+    gone[1] = True
+    out = text_views.text_strip(tokens, values, len(tokens), 0, len(tokens), struck=gone, palette=True)
+    assert "<script" not in out and "<img" not in out and "style=" not in out and "<br>" in out
+    shown = "".join(html.unescape(p.rsplit(">", 1)[1]) for p in out.split("</span>") if ">" in p)
+    assert shown == evil.replace("\n", "")
+    assert out.count(' x"') == 1 and f'class="c{text_views.palette_index([1], len(tokens))[0]} x"' in out
+    w = split_words(tokens)
+    frac = np.linspace(0, 1, len(w))
+    words_out = text_views.word_strip(w, frac, titles=["<b>'hi'</b>"] * len(w), palette=True)
+    assert "<b>" not in words_out and "&lt;b&gt;&#x27;hi&#x27;&lt;/b&gt;" in words_out and "<script" not in words_out
+    block = text_views.strips_html([("<i>layer</i>", out), ("words", words_out)])
+    assert block.count("<style>") == 1 and block.startswith('<div class="es-strips"><style>') and "<i>" not in block
+    assert ".es-strips .x{text-decoration:line-through" in block
+    inline = text_views.strips_html([("plain", text_views.text_strip(tokens, values, len(tokens), 0, 5))])
+    assert "<style>" not in inline  # strips with inline colours carry no palette
+
+
 def test_soft_mask_matches_spec_3_2(tr):
     # method 3.2 example: e = 12, R = 4 gives 0, .25, .5, .75, 1 at distances 16, 15, 14, 13, <= 12
     fake = type("T", (), {})()

@@ -45,6 +45,25 @@ def test_corridor_episode_and_report(app_checkpoints):
     assert guess == tr.predictions[-1] and 0 < p < 1
 
 
+def test_a_cues_span_is_read_from_start_and_the_cue_alone(app_checkpoints):
+    """Causal attention from an empty memory: the cue's span in a whole episode equals its span after
+    [START, cue], which is what the elimination check reads for every cue."""
+    model = ExpireSpanLM.from_pretrained(app_checkpoints / "corridor")
+    alone = corridor_view.cue_spans_alone(lambda tokens: trace(model, tokens))
+    assert sorted(alone) == list(range(loading.CORRIDOR_CONFIG.n_cues))
+    for seed in range(6):
+        ep = corridor_view.make_episode(50, seed=seed)
+        tr = trace(model, ep.tokens, targets=ep.targets)
+        assert alone[ep.cue] == pytest.approx(float(tr.spans[:, 1].max()), rel=1e-5)
+
+
+def test_elimination_needs_every_other_cue_kept_past_the_query():
+    ep = corridor_view.Episode(np.zeros(103, np.int64), np.zeros(103, np.int64), cue=2)  # query at 102
+    assert corridor_view.by_elimination(ep, {0: 900.0, 1: 101.0, 2: 12.0, 3: 1500.0})
+    assert not corridor_view.by_elimination(ep, {0: 900.0, 1: 100.0, 2: 12.0, 3: 1500.0})  # cue 1 gone too
+    assert not corridor_view.by_elimination(ep, {0: 900.0, 1: 901.0, 2: 101.0, 3: 1500.0})  # the cue is kept
+
+
 def test_teaching_page_follows_the_length_slider(app_checkpoints):
     at = new_app("app_pages/teaching.py")
     assert not at.exception and not errors(at)

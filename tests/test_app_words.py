@@ -9,7 +9,7 @@ import pytest
 from conftest import tiny_model
 from test_app_support import single_thread  # noqa: F401 (autouse fixture)
 
-from app import compare, familiarity, kept, scales, words
+from app import compare, familiarity, kept, scales, text_views, words
 from app.text_views import colours
 from model import trace
 
@@ -92,6 +92,13 @@ def test_longest_kept_ranks_distinct_words_by_their_longest_occurrence(tr):
     both = [k for k in range(len(w)) if w.text[k] == "Teodor"]
     assert teodor.occurrences == 2 and teodor.span == pytest.approx(max(st.span[1, k] for k in both))
     assert len(words.longest_kept(w, st, 0, n=3)) == 3
+    groups = words.word_groups(w)
+    assert words.longest_kept(w, st, 1, 50, groups) == rows and groups.count.sum() == (w.kind == "word").sum()
+    flat = st._replace(span=np.ones_like(st.span))  # all equal: each word at its first occurrence, in text order
+    ranked = words.longest_kept(w, flat, 0, n=50)
+    assert [r.position for r in ranked] == sorted(r.position for r in ranked)
+    assert teodor.word in [r.word for r in ranked] and next(
+        r for r in ranked if r.word == "Teodor").position == STORY.index("Teodor")
 
 
 def test_per_layer_scale_spreads_every_layer_that_varies():
@@ -129,9 +136,26 @@ def test_layer_rows_colour_whole_words(tr):
     assert [label.split(" (")[0] for label, _ in rows] == [f"layer {l}" for l in range(tr.n_layers)]
     body = rows[1][1]
     k = w.text.index("Varnholm")
-    r, g, b = colours([scaled.fraction[1, k]], 1.0)[0]
-    assert re.search(rf'background:rgb\({r},{g},{b}\)[^>]*title="[^"]*Varnholm[^"]*">Varnholm</span>', body)
-    assert body.count("<span") == int((w.kind != "space").sum())
+    step = text_views.palette_index([scaled.fraction[1, k]], 1.0)[0]
+    title = kept.word_titles(w, st, 1)[k]
+    assert f'<span class="c{step}" title="{html.escape(title, quote=True)}">Varnholm</span>' in body
+    assert body.count("<span") == int((w.kind != "space").sum()) + 1  # one per piece, inside one palette strip
+    assert np.abs(text_views.palette_colours()[step].astype(int) - colours([scaled.fraction[1, k]], 1.0)[0]).max() <= 6
+    page = text_views.strips_html(rows)
+    assert page.count("<style>") == 1 and "style=\"background" not in page
+    css = re.search(rf"\.es-strips \.c{step}\{{background:#([0-9a-f]{{6}})", page).group(1)
+    assert tuple(bytes.fromhex(css)) == tuple(int(c) for c in text_views.palette_colours()[step])
+
+
+def test_word_titles_are_short_and_name_the_numbers(tr):
+    w = words.split_words(tr.tokens)
+    st = words.word_stats(tr, w)
+    titles = kept.word_titles(w, st, 0)
+    k = w.text.index("Teodor")
+    assert titles[k] == (f"byte {w.start[k]:,}: span {kept.steps(st.span[0, k])}, kept {st.kept[0, k]:,}, "
+                         f"{kept.left_label(int(st.left_at[0, k]), short=True)}, {st.bits[k]:.1f} bits")
+    assert set(titles) == set(range(len(w))) and max(len(t) for t in titles.values()) < 70
+    assert set(kept.word_titles(w, st, 0, start=10, stop=20)) == {v for v in range(len(w)) if 10 <= w.start[v] < 20}
 
 
 def test_how_to_read_uses_this_texts_numbers(tr):

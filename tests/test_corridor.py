@@ -69,3 +69,26 @@ def test_bad_config():
         CorridorConfig(min_length=50, max_length=10)
     with pytest.raises(ValueError):
         corridor.stream(CFG, 0, seed=0)
+
+
+def test_shipped_model_keeps_cues_lets_distractors_go_and_answers_the_rest_by_elimination():
+    """The shipped corridor model (card: targets at length 1,000): every cue it keeps outlives the corridor, every
+    episode is answered right, distractors fade at once, and a cue it lets go is answered by elimination."""
+    from pathlib import Path
+
+    from app.corridor_view import Episode, answer, by_elimination, cue_spans_alone
+    from model import ExpireSpanLM, trace
+
+    model = ExpireSpanLM.from_pretrained(Path(__file__).resolve().parents[1] / "checkpoints" / "corridor")
+    config = CorridorConfig()
+    spans = cue_spans_alone(lambda tokens: trace(model, tokens), config)
+    assert sum(s >= 1000 for s in spans.values()) >= config.n_cues - 1  # at most one cue left to elimination
+    rng = np.random.default_rng(3)
+    for cue in range(config.n_cues):
+        tokens, targets = corridor.episode(config, 1000, rng)
+        tokens[1] = targets[-1] = cue
+        ep = Episode(tokens, targets, cue)
+        tr = trace(model, tokens, targets=targets)
+        assert answer(tr, ep)[0] == cue
+        assert np.median(tr.spans[:, 2:-1], axis=1).max() < 50  # under 5% of the corridor
+        assert spans[cue] >= 1000 or by_elimination(ep, spans)

@@ -51,24 +51,3 @@ def test_names_outlive_the_common_words_around_them_in_modern_prose():
         ratios.append(spans[layer, i] / np.median(spans[layer, near]))
     assert min(ratios) > 1.0, f"a name kept shorter than the words around it (ratios {np.round(ratios, 2)})"
     assert np.median(ratios) > 2.0
-
-
-def test_the_text_baseline_ships_beside_its_partner_and_traces():
-    """checkpoints/text names its equal-memory Transformer-XL baseline, which loads and keeps the nearest L."""
-    import json
-
-    from app.baselines import baseline_of
-    from app.loading import list_checkpoints
-
-    folder = CHECKPOINT.parent / "text-txl"
-    assert baseline_of(CHECKPOINT, list_checkpoints(CHECKPOINT.parent)) == "text-txl"
-    base, model = ExpireSpanLM.from_pretrained(folder), ExpireSpanLM.from_pretrained(CHECKPOINT)
-    assert not base.config.expire_span and model.config.expire_span
-    assert {k: v for k, v in base.config.to_dict().items() if k not in ("expire_span", "max_span")} == \
-        {k: v for k, v in model.config.to_dict().items() if k not in ("expire_span", "max_span")}
-    results = json.loads((CHECKPOINT.parent / "results.json").read_text())["text"]
-    assert base.config.max_span == round(results["expire_span"]["kept"])  # equal memory
-    text = (EXAMPLES_DIR / "ferry-to-varnholm.txt").read_bytes()
-    t = trace(base, text)
-    assert t.cache_size.max() <= base.config.max_span and np.isfinite(t.bits[1:]).all()
-    assert "baseline of `text`" in (folder / "README.md").read_text()

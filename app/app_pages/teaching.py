@@ -5,7 +5,7 @@ from model import ExpireSpanError
 from model.tasks import corridor
 
 from app import loading, state, task_figures, ui
-from app.corridor_view import answer, cue_report, make_episode
+from app.corridor_view import answer, by_elimination, cue_report, cue_spans_alone, make_episode
 
 st.title("Teaching: the corridor")
 st.markdown("An episode is **START, a cue, a corridor of distractors, QUERY**. At the query the model must "
@@ -39,7 +39,13 @@ rows = cue_report(tr, ep)
 kept = [r["layer"] for r in rows if r["cue seen at the query"] > 0]
 st.markdown(f"The cue is **{'still held' if kept else 'gone'}** at the query"
             + (f" in layer(s) {', '.join(map(str, kept))}." if kept else "."))
-if ok and not kept:
+spans_alone = cue_spans_alone(lambda tokens: state.run_trace(source, tokens))
+if ok and not kept and by_elimination(ep, spans_alone):
+    others = ", ".join(f"cue {c}: {s:,.0f}" for c, s in spans_alone.items() if c != ep.cue)
+    st.info(f"The answer is right with no memory of the cue: the model answers cue {ep.cue} by elimination. It "
+            f"keeps every other cue past the query (longest spans: {others} steps) and lets cue {ep.cue} go at once "
+            f"(span {spans_alone[ep.cue]:,.0f}). When no cue is left in memory, the answer can only be {ep.cue}.")
+elif ok and not kept:
     st.info("The answer is right although the cue's own memory has expired: before it went, later tokens "
             "attended to it and carried the cue forward in their own memories (look for the distractors with "
             "long spans).")

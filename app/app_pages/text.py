@@ -85,8 +85,8 @@ with right:
 
 # --- window over long inputs -------------------------------------------------------------------
 start, stop = 0, T
+overview = st.empty()  # drawn last: the browser draws the first screen without waiting for this chart
 if T > figures.MAX_WINDOW:
-    ui.chart(figures.span_overview(tr), key="overview")
     ui.clamp_state("window", 0, T - 1)
     start = st.slider("Window start (the detailed views show 2,048 bytes from here)", 0, T - 1, 0,
                       step=64, key="window")
@@ -181,7 +181,7 @@ elif view == "Text by span":
     else:
         legend = scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
     rows = [(lab, text_strip(tr.tokens, scaled.fraction[k], 1.0, start, hi, "byte {i}: span {v:,.1f} steps",
-                             title_values=values[k])) for k, lab in enumerate(labels)]
+                             title_values=values[k], palette=True)) for k, lab in enumerate(labels)]
     page = ("Text by span", legend + strips_html(rows, presenter.font_size()))
     ui.html_block(page[1])
     st.caption("Byte by byte: each character coloured by its own span. Hover a character for its position.")
@@ -208,7 +208,8 @@ elif view == "Remembered at step t":
             full = int((held[l] >= 1).sum())
             ramp = int(((held[l] > 0) & (held[l] < 1)).sum())
             label = f"layer {l}: {full} held, {ramp} fading, {int(gone[l].sum())} dropped"
-            rows.append((label, text_strip(tr.tokens, held[l], 1.0, lo, t, "{i}: seen at {v:.0%}", struck=gone[l])))
+            rows.append((label, text_strip(tr.tokens, held[l], 1.0, lo, t, "{i}: seen at {v:.0%}", struck=gone[l],
+                                           palette=True)))
         body = kept_legend() + strips_html(rows, presenter.font_size())
         ui.html_block(body)
         ui.download_view(f"Remembered at step {t:,}", body, meta, "remembered-at-step-t", "This step as HTML")
@@ -333,6 +334,10 @@ elif view == "Edit and compare":
                 st.dataframe(pd.DataFrame(rows), hide_index=True)
             else:
                 st.info("No word present in both versions changed its span by more than 0.01 steps.")
+
+if T > figures.MAX_WINDOW:
+    with overview.container():
+        ui.chart(figures.span_overview(tr), key="overview")
 
 # --- export ------------------------------------------------------------------------------------
 ui.export_section(tr, fig, view.lower().replace(" ", "-"), meta, page=page, animation=animation)
