@@ -12,13 +12,12 @@ from app.collision_view import (accuracy, accuracy_by_part, colour_legend_html, 
 DEFAULT_FRAMES = 3000
 MAX_FRAMES = 10_000
 MEASURED = (
-    "Measured on the shipped checkpoint over 10 seeds (0 to 9) on 2026-12-01 (object-collision; script: "
-    "bench/collision_accuracy.py), counting every scored question of a fresh sequence: 300 frames were answered "
-    "37% right on average, anywhere from 5% to 94%; 3,000 frames (the default here) 44%, from 36% to 50% "
-    "(standard deviation 4 points), by quarter 36%, 45%, 52% and 42%; 10,000 frames 50%, from 17% to 79%. "
-    "The held-out test sequence (25,000 frames) scores 73% (74% read from its first frame in one pass, as "
-    "here): 54% in its first quarter and 75% to 87% in the others. Four other 25,000-frame sequences (seeds 0 "
-    "to 3) scored 55% to 65%.")
+    "Measured on the shipped checkpoint over 10 seeds (0 to 9) on 2026-12-01 (object-collision, retrained that day; "
+    "script: bench/collision_accuracy.py), counting every scored question of a fresh sequence: 300 frames were "
+    "answered 29% right on average, anywhere from 2% to 54%; 3,000 frames (the default here) 48%, from 31% to 63% "
+    "(standard deviation 11 points), by quarter 34%, 50%, 55% and 50%; 10,000 frames 51%, from 23% to 79%. "
+    "The held-out test sequence (25,000 frames) scores 74% (75% read from its first frame in one pass, as "
+    "here): 54% in its first quarter and 75% to 87% in the others.")
 
 st.title("Object tracking: where did they collide?")
 st.markdown("Particles drift on a small grid and now and then change colour. When two particles land in the "
