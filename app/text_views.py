@@ -194,31 +194,27 @@ def word_strip(words, fraction, start: int = 0, stop: int | None = None, titles=
     stop = int(words.stop[-1]) if stop is None else stop
     first, last = np.searchsorted(words.start, [start, stop])
     f = np.asarray(fraction, float)[first:last]
-    parts = []
     if palette:
         index = palette_index(f, 1.0)
-        for k, w in enumerate(range(first, last)):
-            piece = words.text[w]
-            if words.kind[w] == "space":
-                parts.append(html.escape(piece).replace("\r\n", "\n").replace("\n", "<br>"))
-                continue
-            cls = _palette_class(int(index[k]), struck is not None and bool(struck[w]))
-            title = "" if titles is None else f' title="{html.escape(titles[w], quote=True)}"'
-            parts.append(f'<span class="{cls}"{title}>{html.escape(piece)}</span>')
-        return f'{PALETTE_MARK} w">{"".join(parts)}</span>'
-    rgb = colours(f, 1.0)
+
+        def look(k: int, gone: bool) -> str:
+            return f'class="{_palette_class(int(index[k]), gone)}"'
+    else:
+        rgb = colours(f, 1.0)
+
+        def look(k: int, gone: bool) -> str:
+            r, g, b = (int(c) for c in rgb[k])
+            style = f"background:rgb({r},{g},{b});color:{text_colour(r, g, b)};border-radius:3px;padding:0 1px"
+            return f'style="{style};text-decoration:line-through;opacity:0.55"' if gone else f'style="{style}"'
+    parts = []
     for k, w in enumerate(range(first, last)):
         piece = words.text[w]
         if words.kind[w] == "space":
             parts.append(html.escape(piece).replace("\r\n", "\n").replace("\n", "<br>"))
             continue
-        r, g, b = (int(c) for c in rgb[k])
-        style = f"background:rgb({r},{g},{b});color:{text_colour(r, g, b)};border-radius:3px;padding:0 1px"
-        if struck is not None and struck[w]:
-            style += ";text-decoration:line-through;opacity:0.55"
         title = "" if titles is None else f' title="{html.escape(titles[w], quote=True)}"'
-        parts.append(f'<span style="{style}"{title}>{html.escape(piece)}</span>')
-    return "".join(parts)
+        parts.append(f'<span {look(k, struck is not None and bool(struck[w]))}{title}>{html.escape(piece)}</span>')
+    return f'{PALETTE_MARK} w">{"".join(parts)}</span>' if palette else "".join(parts)
 
 
 def scale_legend(lo: float, hi: float, mode: str, label: str) -> str:

@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.browser import ROOT, launch_chromium, streamlit_app  # noqa: E402
+from bench.browser import ROOT, launch_chromium, process_table, streamlit_app  # noqa: E402
 
 MATTERED = ("() => document.body.innerText.includes('its memory cut from')"
             " || document.body.innerText.includes('No word lost anything')")
@@ -125,29 +125,22 @@ def texts(n_bytes: int, count: int, tag: str = "Run") -> list[str]:
 def cpu_seconds() -> dict:
     """CPU seconds (user + system) used so far by this process's descendants: the streamlit server, and the
     chromium processes (others' browsers on the machine are not counted)."""
-    tick, parent, info = os.sysconf("SC_CLK_TCK"), {}, {}
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            comm = (d / "comm").read_text().strip()
-            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            cmd = (d / "cmdline").read_bytes() if "python" in comm or "streamlit" in comm else b""
-        except OSError:
-            continue
-        parent[int(d.name)] = int(fields[1])
-        info[int(d.name)] = (comm, cmd, (int(fields[11]) + int(fields[12])) / tick)
+    table, me = process_table(), os.getpid()
     out = {"server": 0.0, "browser": 0.0}
-    for pid, (comm, cmd, seconds) in info.items():
+    for pid, (_, comm, seconds) in table.items():
         up = pid
-        while up in parent and up != os.getpid():
-            up = parent[up]
-        if up != os.getpid() or pid == os.getpid():
+        while up in table and up != me:
+            up = table[up][0]
+        if up != me or pid == me:
             continue
-        if b"streamlit" in cmd:
-            out["server"] += seconds
-        elif "chrom" in comm:
+        if "chrom" in comm:
             out["browser"] += seconds
+        elif "python" in comm or "streamlit" in comm:
+            try:
+                if b"streamlit" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    out["server"] += seconds
+            except OSError:
+                continue
     return out
 
 

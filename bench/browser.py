@@ -59,3 +59,18 @@ def paste(page, text: str, marker: str, timeout_ms: int = 60_000) -> None:
     box.press("Control+Enter")
     page.wait_for_function("(m) => document.querySelector('.es-strips')?.innerText.includes(m)", arg=marker,
                            timeout=timeout_ms)
+
+
+def process_table() -> dict[int, tuple[int, str, float]]:
+    """Every process now: pid -> (parent pid, command name, CPU seconds used so far, user + system)."""
+    tick, table = os.sysconf("SC_CLK_TCK"), {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            comm = (d / "comm").read_text().strip()
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        table[int(d.name)] = (int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / tick)  # ppid; utime + stime
+    return table

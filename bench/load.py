@@ -63,7 +63,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app import loading  # noqa: E402
-from bench.browser import ROOT, launch_chromium, streamlit_app  # noqa: E402
+from bench.browser import ROOT, launch_chromium, process_table, streamlit_app  # noqa: E402
 
 COUNT_ENV = "EXPIRE_SPAN_COUNT_TRACES"  # app/state.py: one "model trace <hash> cut=<cut>" line per model trace
 FIRST_VIEW = ".es-strips"  # the Text page's default view ("What each layer kept") is HTML, not a chart
@@ -141,18 +141,9 @@ def memory_mib(pid: int | None) -> dict:
 
 def cpu_seconds(server: int | None) -> dict:
     """CPU time (user + system) used so far by the server process and by all chromium processes."""
-    tick = os.sysconf("SC_CLK_TCK")
     out = {"server": 0.0, "browsers": 0.0}
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            comm = (d / "comm").read_text().strip()
-            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        if int(d.name) == server:
+    for pid, (_, comm, seconds) in process_table().items():
+        if pid == server:
             out["server"] += seconds
         elif "chrom" in comm:
             out["browsers"] += seconds
