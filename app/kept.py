@@ -7,7 +7,7 @@ import numpy as np
 
 from .scales import Scaled
 from .text_views import word_strip
-from .words import Words, WordStats, longest_kept, word_groups, word_stats
+from .words import Words, WordStats, longest_kept, word_stats
 
 
 def left_label(left_at: int, short: bool = False) -> str:
@@ -25,8 +25,7 @@ def longest_table_html(words: Words, stats: WordStats, n: int = 10, font_size: i
     """An HTML table, one column per layer, of its n longest-kept distinct words: the word, its span in steps,
     and (smaller) where it stands and when it left the cache. All text escaped."""
     n_layers = stats.span.shape[0]
-    groups = word_groups(words)
-    columns = [longest_kept(words, stats, layer, n, groups) for layer in range(n_layers)]
+    columns = [longest_kept(words, stats, layer, n) for layer in range(n_layers)]
     head = "".join(f"<th>layer {layer}</th>" for layer in range(n_layers))
     rows = []
     for rank in range(max((len(c) for c in columns), default=0)):

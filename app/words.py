@@ -115,31 +115,17 @@ def word_stats(trace, words: Words) -> WordStats:
     return WordStats(span, mean_span, np.where(left == never, -1, left), kept, bits)
 
 
-class WordGroups(NamedTuple):
-    """The words (kind 'word') of a Words, grouped by their text, for ranking them in every layer."""
-    index: np.ndarray  # the pieces that are words
-    group: np.ndarray  # for each of them, its distinct word (0 .. number of distinct words - 1)
-    count: np.ndarray  # occurrences of each distinct word
-
-
-def word_groups(words: Words) -> WordGroups:
-    """Group the words of `words` by their text (as written: case counts), in order of first appearance."""
-    index = np.flatnonzero(words.kind == "word")
-    ids: dict[str, int] = {}
-    group = np.fromiter((ids.setdefault(words.text[w], len(ids)) for w in index.tolist()), np.int64, len(index))
-    return WordGroups(index, group, np.bincount(group, minlength=len(ids)))
-
-
-def longest_kept(words: Words, stats: WordStats, layer: int, n: int = 10,
-                 groups: WordGroups | None = None) -> list[KeptWord]:
+def longest_kept(words: Words, stats: WordStats, layer: int, n: int = 10) -> list[KeptWord]:
     """The n distinct words (marks and spaces left out) with the longest span in a layer, each at its
-    longest-kept occurrence (the earliest among equals). groups: word_groups(words), when it is at hand."""
-    idx, group, count = groups or word_groups(words)
-    if not len(idx):
-        return []
-    spans = np.asarray(stats.span[layer], float)[idx]
-    order = np.lexsort((idx, -spans, group))  # by word, then longest span first, then earliest
-    best = order[np.r_[True, group[order][1:] != group[order][:-1]]]  # each word's longest-kept occurrence
-    best = best[np.lexsort((idx[best], -spans[best]))][:n]
-    return [KeptWord(words.text[idx[k]], int(words.start[idx[k]]), float(spans[k]), int(stats.left_at[layer, idx[k]]),
-                     int(count[group[k]])) for k in best]
+    longest-kept occurrence (the earliest among equals)."""
+    best: dict[str, int] = {}
+    count: dict[str, int] = {}
+    spans = stats.span[layer]
+    for w in np.flatnonzero(words.kind == "word"):
+        key = words.text[w]
+        count[key] = count.get(key, 0) + 1
+        if key not in best or spans[w] > spans[best[key]]:
+            best[key] = int(w)
+    order = sorted(best.values(), key=lambda w: (-float(spans[w]), w))[:n]
+    return [KeptWord(words.text[w], int(words.start[w]), float(spans[w]), int(stats.left_at[layer, w]),
+                     count[words.text[w]]) for w in order]
