@@ -280,12 +280,14 @@ def policy_entry(args, task: str, old: dict) -> dict:
 
 
 def policy_section(results: dict) -> list[str]:
-    """README lines: every task's memory policies table (policy_table), for the tasks that have them."""
+    """README lines: every task's memory policies table (policy_table), for the tasks that have them, and the
+    notes written by hand in results[task]["policy_notes"] (kept when the policies are measured again)."""
     lines = []
     for name in TASKS:
         entry = results.get(name, {}).get("policies")
         if entry and entry.get("expire_span"):
             lines += ["", f"### {name}", "", *policy_table(entry)]
+            lines += [f"- note: {note}" for note in results[name].get("policy_notes", [])]
     if not lines:
         return []
     return ["", "## Memory policies at equal memory", "",

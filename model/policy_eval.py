@@ -186,7 +186,7 @@ def shown(x: float) -> float:
 
 
 def summary(result: dict) -> str:
-    """Which rule is best at each budget, and where a rule (or keep-all) beats the model's own memory,
+    """Which rule is best at each budget, and where a rule (or keep-all) beats or matches the model's own memory,
     computed from the numbers as shown."""
     own = shown(value(result, "expire-span"))
     scales = [s for s in SCALES if s in result["budgets"]]
@@ -202,15 +202,19 @@ def summary(result: dict) -> str:
     keep_all = value(result, "keep-all")
     if keep_all is not None and shown(keep_all) < own:
         listed.append(f"keep-all ({keep_all:.3f})")
+    ties = [f"{p} at {LABELS[s]}" for s in scales for p in BUDGETED if shown(value(result, p, s)) == own]
+    if keep_all is not None and shown(keep_all) == own:
+        ties.append("keep-all")
+    tied = f" {_names(ties)} {'matches' if len(ties) == 1 else 'match'} it." if ties else ""
     if not listed:
         at = f" at {_names([LABELS[s] for s in scales])}" if scales else ""
         return text + f"No rule beats {who} ({own:.3f}){at}" + (", nor does keep-all." if keep_all is not None
-                                                                 else ".")
+                                                                 else ".") + tied
     text += f"Better than {who} ({own:.3f}): {_names(listed)}"
     if "mean" in scales and result["expire_span"]:  # x1 is its own memory's size
         equal = [p for p, s in beats if s == "mean"]
         text += f"; at equal memory (x1): {_names(equal)}" if equal else "; at equal memory (x1), none"
-    return text + "."
+    return text + "." + tied
 
 
 def policy_table(entry: dict) -> list[str]:

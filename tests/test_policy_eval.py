@@ -140,6 +140,12 @@ def test_policy_table_renders_every_policy_and_names_the_best():
     assert "at equal memory (x1): window, sinks and heavy-hitters." in summary(beaten)
     best = synthetic(0.0, {p: [0.5, 0.4, 0.3] for p in BUDGETED}, keep_all=0.2)
     assert "No rule beats learned expiry (0.000) at x0.5, x1 and x2, nor does keep-all." in summary(best)
+    assert "matches" not in summary(best)
+    tied = synthetic(0.0, {"window": [0.7, 0.7, 0.7], "sinks": [0.7, 0.7, 0.7], "heavy-hitters": [0.2, 0.2, 0.0]},
+                     keep_all=0.0)
+    assert summary(tied).endswith("nor does keep-all. heavy-hitters at x2 and keep-all match it.")
+    one_tie = synthetic(0.2, {p: [0.5, 0.2, 0.1] for p in BUDGETED}, keep_all=0.3)
+    assert summary(one_tie).endswith("window at x1, sinks at x1 and heavy-hitters at x1 match it.")
 
 
 def test_policy_table_with_the_baseline():
@@ -153,7 +159,8 @@ def test_policy_table_with_the_baseline():
     assert "cut to its L = 32 at x2" in lines[0]
     assert "Transformer-XL: Best rule: x0.5 window, sinks and heavy-hitters (0.800); x1 window, sinks and " \
            "heavy-hitters (0.700); x2 window, sinks and heavy-hitters (0.100). Better than its own nearest-32 " \
-           "memory (0.700): window at x2 (0.100), sinks at x2 (0.100) and heavy-hitters at x2 (0.100)." in lines
+           "memory (0.700): window at x2 (0.100), sinks at x2 (0.100) and heavy-hitters at x2 (0.100). " \
+           "window at x1, sinks at x1, heavy-hitters at x1 and keep-all match it." in lines
     assert lines[-1] == ("Against Expire-Span's learned expiry (0.200), the baseline does better under window "
                          "at x2 (0.100), sinks at x2 (0.100) and heavy-hitters at x2 (0.100) only.")
 
@@ -178,12 +185,18 @@ def test_evaluate_policies_flag_writes_results_and_the_readme_table(tmp_path, co
     assert "| Expire-Span | heavy-hitters (half nearest) |" in readme and "| Transformer-XL | window |" in readme
     assert "Expire-Span: Best rule: x0.5 " in readme
 
+    # notes written by hand beside the policy scores go under the table and survive a new measurement
+    stored = json.loads(results.read_text())
+    stored["text"]["policy_notes"] = ["Heavy hitters spend their slots on the start state."]
+    results.write_text(json.dumps(stored))
     # again without the baseline: its policy scores are kept (same budgets); without --policies, all are kept
     assert main(args) == 0
     assert json.loads(results.read_text())["text"]["policies"]["baseline"] == base
     assert main(args[:-3]) == 0
     assert json.loads(results.read_text())["text"]["policies"]["expire_span"]["rows"] == es["rows"]
-    assert "| Transformer-XL | window |" in (tmp_path / "out" / "README.md").read_text()
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "| Transformer-XL | window |" in readme
+    assert "\n- note: Heavy hitters spend their slots on the start state.\n" in readme
 
     # --baseline-only measures the baseline alone and keeps the model's stored numbers, which it requires
     stored = json.loads(results.read_text())["text"]

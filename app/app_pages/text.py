@@ -107,6 +107,33 @@ def pick_scale(where=st) -> str:
                        help="\n\n".join(f"**{k}**: {v}" for k, v in SCALE_HELP.items()))
 
 
+@st.fragment
+def where_memory_mattered():
+    """The Figure 9 table: a second run of the model, on request (or at once when it is stored), so a paste costs
+    one trace. A fragment: the click reruns only this panel, not the page around it."""
+    if not (state.has_trace(source, text, cut=4) or st.button(
+            "Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")):
+        return
+    note = st.empty()
+    try:
+        note.caption("Measuring: the model runs again with its memory cut to a quarter...")
+        cut = state.run_trace(source, text, cut=4)
+    except (ExpireSpanError, ValueError) as e:
+        note.warning(f"Cannot cut the memory of this model: {e}")
+        return
+    note.empty()
+    rows = kept.word_rises(tr, cut, words)
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)),
+                     column_order=["word", "extra bits", "last seen", "at byte"])
+        st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. "
+                   "A word whose loss rises needed something said long before, often its own earlier "
+                   "mention (the paper's Figure 9).")
+    else:
+        st.caption(f"No word lost anything when the memory was cut to {cut.span_limit:,} steps: this text "
+                   "never needed anything older.")
+
+
 if view == "What each layer kept":
     top_left, top_right = st.columns([3, 2], gap="medium")
     with top_left:
@@ -114,10 +141,7 @@ if view == "What each layer kept":
         ui.html_block(kept.longest_table_html(words, stats, n=10, font_size=presenter.font_size() - 1))
     with top_right:
         st.markdown("**Where memory mattered**: the words that lose most when the memory is cut to a quarter")
-        mattered = st.empty()
-        # A second run of the model: on request (or when it is already stored), so a paste costs one trace.
-        measure = state.has_trace(source, text, cut=4) or mattered.button(
-            "Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")
+        where_memory_mattered()
     c1, c2 = st.columns([2, 3])
     scale = pick_scale(c1)
     scaled = scale_values(kept.coloured_spans(words, stats), scale)
@@ -130,24 +154,6 @@ if view == "What each layer kept":
     page = ("What each layer kept", kept.longest_table_html(words, stats) + legend + layer_strips)
     if hi < T:
         st.caption(f"Bytes {start:,}-{hi - 1:,} of {T:,} shown; move the window above to see the rest.")
-    if measure:
-        try:
-            mattered.caption("Measuring: the model runs again with its memory cut to a quarter...")
-            cut = state.run_trace(source, text, cut=4)
-        except (ExpireSpanError, ValueError) as e:
-            mattered.warning(f"Cannot cut the memory of this model: {e}")
-        else:
-            rows = kept.word_rises(tr, cut, words)
-            with mattered.container():
-                if rows:
-                    st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)),
-                                 column_order=["word", "extra bits", "last seen", "at byte"])
-                    st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. "
-                               "A word whose loss rises needed something said long before, often its own earlier "
-                               "mention (the paper's Figure 9).")
-                else:
-                    st.caption(f"No word lost anything when the memory was cut to {cut.span_limit:,} steps: this text "
-                               "never needed anything older.")
 
 elif view == "Span heatmap":
     c1, c2 = st.columns(2)
