@@ -300,7 +300,10 @@ def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, project
             dropped.append(key_position[:, :0])
             continue
         drop = droppable & (droppable.cumsum(dim=1) <= n_drop)  # the oldest n_drop droppable ones
-        dropped.append(key_position[:, :end][drop].view(B, n_drop))
+        # drop's n_drop columns per row, in order, without a bool-mask index (a host sync on a GPU): a stable
+        # sort puts the True columns first, in their order
+        cols = torch.argsort((~drop).to(torch.uint8), dim=1, stable=True)[:, :n_drop]
+        dropped.append(key_position[:, :end].gather(1, cols))
         if held is None:
             held = torch.ones(B, S, dtype=torch.bool, device=key_position.device)
         held[:, :end] &= ~drop
@@ -310,8 +313,9 @@ def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, project
         def keep(t):
             return None if t is None else t.detach()[:, gone:]
     else:
-        # Row-major flat indices (batch row b's entries start at b * S), so one index_select keeps whole rows.
-        keep_flat = held.view(-1).nonzero().squeeze(1)
+        # Row-major flat indices (batch row b's entries start at b * S), so one index_select keeps whole rows;
+        # their number, B * N, is known on the host, so nonzero_static needs no host sync (nonzero does).
+        keep_flat = torch.nonzero_static(held.view(-1), size=B * N).squeeze(1)
 
         def keep(t):
             return None if t is None else t.detach().flatten(0, 1).index_select(0, keep_flat).view(B, N, *t.shape[2:])

@@ -278,31 +278,42 @@ class Tracer:
         log_probs = out.log_probs[0].float()
         rows = torch.arange(n, device=log_probs.device)
 
-        bits = np.full(n, np.nan, np.float32)
+        # What the record needs from the device goes to the host in one copy (each copy is a host sync on a
+        # GPU), in this order: predictions, what the bits are made of, then per layer its spans (if it has
+        # them) and the positions dropped after each M-block.
+        on_device = [log_probs.argmax(-1)]
         if self.with_targets:
             tgt = torch.from_numpy(block_targets).to(log_probs.device)
-            scored = (tgt >= 0).cpu().numpy()
-            lp = log_probs[rows, tgt.clamp(min=0)].cpu().numpy()
+            on_device += [tgt >= 0, log_probs[rows, tgt.clamp(min=0)]]
+        else:
+            follows = self.last_log_probs is not None  # the previous pass's last output predicts this pass's first
+            if follows:
+                on_device.append(self.last_log_probs[block[0]])
+            on_device.append(-log_probs[rows[:-1], idx[0, 1:]] / LN2)  # the tokens already on the device
+            self.last_log_probs = log_probs[-1]
+        for d in out.details:
+            on_device += ([] if d.spans is None else [d.spans[0, -n:].float()]) + [g[0] for g in d.dropped]
+        host = iter(_to_host(on_device))
+        predictions = next(host)
+
+        bits = np.full(n, np.nan, np.float32)
+        if self.with_targets:
+            scored, lp = next(host), next(host)
             bits[scored] = -lp[scored] / LN2
         else:  # bits[i]: the loss of token i, predicted by the output at i - 1 (none for the very first)
-            if self.last_log_probs is not None:  # the previous pass's last output predicts this pass's first
-                bits[0] = -float(self.last_log_probs[block[0]]) / LN2
-            nxt = torch.from_numpy(block[1:]).to(log_probs.device)
-            bits[1:] = (-log_probs[rows[:-1], nxt] / LN2).cpu().numpy()
-            self.last_log_probs = log_probs[-1]
+            if follows:
+                bits[0] = -float(next(host)) / LN2  # divided in float64 on the host, as before
+            bits[1:] = next(host)
 
         spans, cache, dropped = [], [], []
         block_ends = [min(t0 + end, t0 + n) for end in range(cfg.block_size, n + cfg.block_size, cfg.block_size)]
         for d in out.details:
-            if d.spans is None:
-                spans.append(np.full(n, self.span_limit or cfg.max_span, np.float32))
-            else:
-                spans.append(d.spans[0, -n:].float().cpu().numpy())
+            spans.append(np.full(n, self.span_limit or cfg.max_span, np.float32) if d.spans is None else next(host))
             cache.append(d.seen)
-            gone = [g[0].cpu().numpy() for g in d.dropped]
+            gone = [next(host) for _ in d.dropped]
             dropped.append([(end, g[g >= 0]) for end, g in zip(block_ends, gone, strict=True)])
         record = {"t0": t0, "n": n, "bits": bits, "spans": np.stack(spans), "cache": cache, "dropped": dropped,
-                  "predictions": log_probs.argmax(-1).cpu().numpy(), "tokens": block}
+                  "predictions": predictions, "tokens": block}
         if self.with_targets:
             record["targets"] = block_targets
         if self.attention_layer is not None:
@@ -356,6 +367,16 @@ class Tracer:
             info.update(line_ends_dropped=self.line_ends_dropped, unknown_bytes=self.unknown_bytes)
         meta["byte_vocab"] = info
         return {"token_bytes": self.byte_vocab.byte_of[tokens], "meta": meta}
+
+
+def _to_host(tensors: list[torch.Tensor]) -> list[np.ndarray]:
+    """The tensors as numpy arrays (dtypes and shapes kept) through one device-to-host copy, not one each:
+    their bytes are joined on the device, copied, and split again on the host."""
+    flat = [t.contiguous().view(-1).view(torch.uint8) for t in tensors]
+    packed = torch.cat(flat).cpu()
+    # clone: a view as a wider dtype needs an aligned start
+    return [part.clone().view(t.dtype).reshape(t.shape).numpy()
+            for t, part in zip(tensors, packed.split([f.numel() for f in flat]), strict=True)]
 
 
 def trace(model, inputs, targets=None, attention_layer: int | None = None,

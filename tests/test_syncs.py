@@ -1,0 +1,82 @@
+"""bench/syncs.py's SyncCounter: known syncs in hand-made code, and a traced tiny model (unchanged by counting)."""
+import importlib.util
+
+import numpy as np
+import torch
+
+from conftest import ROOT, tiny_model
+from model import trace
+from model.trace import BLOCKS_PER_PASS
+
+spec = importlib.util.spec_from_file_location("bench_syncs", ROOT / "bench" / "syncs.py")
+syncs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(syncs)
+SyncCounter = syncs.SyncCounter
+
+HERE = "tests/test_syncs.py"
+
+
+def three_syncs(x):
+    a = x.sum().item()
+    b = x.max().item()
+    where = torch.nonzero(x > 0)
+    return a, b, where
+
+
+def test_counts_item_and_nonzero_with_their_lines():
+    x = torch.arange(-3.0, 5.0)
+    with SyncCounter(under=ROOT / "tests") as counter:
+        three_syncs(x)
+    assert counter.total == 3
+    assert counter.by_op == {"aten._local_scalar_dense": 2, "aten.nonzero": 1}
+    codes = {code: n for (site, code), n in counter.by_site.items()}
+    assert codes == {"a = x.sum().item()": 1, "b = x.max().item()": 1, "where = torch.nonzero(x > 0)": 1}
+    assert all(site.startswith(HERE + ":") for site, _ in counter.by_site)
+
+
+def test_counts_casts_masks_and_copies_but_not_host_tensors():
+    x = torch.arange(6.0) - 2  # made by torch itself: a device tensor on a GPU run
+    with SyncCounter(under=ROOT / "tests") as counter:
+        int(x[0]), bool(x[1] > 0), float(x[2])   # three scalar reads
+        x[x > 0]                                # a bool-mask index
+        x.cpu().numpy()                         # one copy to the host (numpy of it is free)
+        x.tolist()                              # one more
+        host = torch.from_numpy(np.ones(3))     # made on the host: reading it waits for nothing
+        host.sum().item(), host[0].tolist()
+        host.to(x.device)                       # a blocking copy to the device
+    assert counter.by_op == {"aten._local_scalar_dense": 3, "aten.index (bool index)": 1,
+                             "Tensor.cpu (device to host)": 1, "Tensor.tolist (device to host)": 1,
+                             "Tensor.to (host to device)": 1}
+    assert counter.total == 7
+    assert sum(counter.by_site.values()) == counter.total
+
+
+def test_a_traced_tiny_model_syncs_and_is_unchanged():
+    data = bytes(np.random.default_rng(0).integers(32, 127, 100).tolist())
+    for expire_span in (True, False):
+        model = tiny_model(seed=2, expire_span=expire_span)
+        plain = trace(model, data)
+        with SyncCounter() as counter:
+            counted = trace(model, data)
+        assert counter.total > 0
+        assert all(site.startswith("model/") for site, _ in counter.by_site)
+        for name in ("tokens", "spans", "dropped_at", "cache_size", "bits", "predictions"):
+            np.testing.assert_array_equal(getattr(plain, name), getattr(counted, name), err_msg=name)
+        # per pass: the tokens up, one copy of the record back, and (Expire-Span) each layer's drop count per block
+        passes = -(-len(data) // (model.config.block_size * BLOCKS_PER_PASS))
+        per_pass = 2 + (model.config.n_layers * BLOCKS_PER_PASS if expire_span else 0)
+        assert counter.total <= passes * per_pass, counter.by_site
+
+
+def test_counts_scalar_reads_under_inference_mode():
+    x = torch.arange(4.0)
+    with torch.inference_mode(), SyncCounter(under=ROOT / "tests") as counter:
+        int(x.sum()), x.max().item(), bool((x > 2).any())
+    assert counter.total == 3
+
+
+def test_empty_copies_are_not_syncs():
+    x = torch.arange(4)
+    with SyncCounter(under=ROOT / "tests") as counter:
+        x[:0].cpu().numpy(), x[:0].tolist()
+    assert counter.total == 0
