@@ -5,6 +5,7 @@ records and replays the Streamlit elements a cached function touches, and our pr
 outside the function, which cache_data refuses on replay. The store hands out the same Trace object to
 every session; pages only read it.
 """
+import gc
 import os
 import sys
 import threading
@@ -20,6 +21,7 @@ from . import loading
 from .fair_lock import FairLock
 
 MAX_TRACES = 24
+MAX_VIEWS = 96  # built views (words, HTML strips: up to about 200 kB each) kept for every session
 PROGRESS_EVERY_S = 0.5  # seconds between progress-bar updates of a long trace
 ATTENTION_BYTES = min(2048, MAX_ATTENTION_TOKENS)  # bytes whose attention the app records (a T x T matrix per layer)
 COUNT_TRACES = os.environ.get("EXPIRE_SPAN_COUNT_TRACES")  # set by bench/load.py: a stderr line per model trace
@@ -32,7 +34,18 @@ def model_and_lock(source: str):
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")
 def _model_and_lock(source: str, version: str):
-    return loading.load_model(source), FairLock()
+    model = loading.load_model(source)
+    _freeze_heap()
+    return model, FairLock()
+
+
+def _freeze_heap() -> None:
+    """Move every object alive now (the imported modules, Streamlit, plotly, the model: about 400,000) out of
+    the garbage collector's reach. Python's full collection scans all tracked objects and holds the GIL while
+    it does: 150-330 ms each here, stalling the traces and every session's page. Objects made later are
+    collected as usual; a model loaded again is frozen again (the old one stays: at most a few a process)."""
+    gc.collect()
+    gc.freeze()
 
 
 @st.cache_resource
@@ -48,9 +61,59 @@ def traces_in_flight() -> dict:
     return {}
 
 
+@st.cache_resource
+def view_store():
+    """{(trace key, view, its settings): what the view's builder returned}, least recently used first, its lock,
+    and {key: threading.Event} of the views being built now."""
+    return OrderedDict(), threading.Lock(), {}
+
+
 def _trace_key(source, tokens, targets, cut, attention_layer, policy) -> tuple:
     data = loading.digest(tokens) + ("" if targets is None else loading.digest(targets))
     return (source, loading.checkpoint_version(source), data, cut, attention_layer, policy)
+
+
+def trace_key(source: str, tokens) -> tuple:
+    """The store's key of run_trace(source, tokens): what a view built from that trace is shared under."""
+    return _trace_key(source, tokens, None, 1, None, None)
+
+
+def _once(key, store: OrderedDict, lock, in_flight: dict, limit: int, compute, waiting: str | None = None):
+    """store[key], computed by compute() when missing, by one caller at a time: callers asking meanwhile wait for
+    its result (with a spinner saying `waiting`) instead of computing it again. After an error the waiters try
+    again. The store keeps the `limit` most recently used results."""
+    while True:
+        with lock:
+            if key in store:
+                store.move_to_end(key)
+                return store[key]
+            pending = in_flight.get(key)
+            if pending is None:  # nobody is computing this: this caller does
+                in_flight[key] = threading.Event()
+                break
+        if waiting:
+            with st.spinner(waiting):
+                pending.wait()
+        else:
+            pending.wait()
+    try:
+        value = compute()
+        with lock:
+            store[key] = value
+            while len(store) > limit:
+                store.popitem(last=False)
+        return value
+    finally:
+        with lock:
+            in_flight.pop(key).set()  # wakes the waiters: they find the result stored (or, after an error, retry)
+
+
+def shared_view(key: tuple, build):
+    """build(), made once for every session of the process: a class on one text builds its page once, while the
+    others wait for it. A view is a pure function of the trace (and the settings in its key); sessions only read
+    what it returns."""
+    store, lock, in_flight = view_store()
+    return _once(key, store, lock, in_flight, MAX_VIEWS, build)
 
 
 def has_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None,
@@ -62,35 +125,24 @@ def has_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
 
 
 def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None, policy=None):
-    """The trace of an input, from the store or computed with a progress bar for long inputs.
+    """The trace of an input, from the store or computed with a progress bar for long inputs; a class opening one
+    example at once runs the model once.
     cut > 1: the maximum span is cut to L // cut at inference (spans clipped, paper Figure 9).
     attention_layer: also record that layer's attention (inputs of at most MAX_ATTENTION_TOKENS tokens).
     policy: a model.policies.Policy with its budget given (a memory rule instead of the model's spans)."""
     key = _trace_key(source, tokens, targets, cut, attention_layer, policy)
-    store, store_lock = trace_store()
-    in_flight = traces_in_flight()
-    while True:
-        with store_lock:
-            if key in store:
-                store.move_to_end(key)
-                return store[key]
-            pending = in_flight.get(key)
-            if pending is None:  # nobody is tracing this input: this session does
-                in_flight[key] = threading.Event()
-                break
-        with st.spinner("Another visitor is tracing this same input: waiting for their result..."):
-            pending.wait()  # a class opening one example at once: the model traces it once
-    try:
+
+    def compute():
         if COUNT_TRACES:
             print(f"model trace {key[2]} cut={cut}", file=sys.stderr, flush=True)
-        return _compute_trace(key, source, tokens, targets, cut, attention_layer, policy)
-    finally:
-        with store_lock:
-            in_flight.pop(key).set()  # wakes the waiters: they find the trace stored (or, after an error, retry)
+        return _compute_trace(source, tokens, targets, cut, attention_layer, policy)
+
+    store, lock = trace_store()
+    return _once(key, store, lock, traces_in_flight(), MAX_TRACES, compute,
+                 waiting="Another visitor is tracing this same input: waiting for their result...")
 
 
-def _compute_trace(key, source, tokens, targets, cut, attention_layer, policy):
-    store, store_lock = trace_store()
+def _compute_trace(source, tokens, targets, cut, attention_layer, policy):
     model, lock = model_and_lock(source)
     span_limit = model.config.max_span // cut if cut > 1 else None
     bar = st.empty()
@@ -104,14 +156,9 @@ def _compute_trace(key, source, tokens, targets, cut, attention_layer, policy):
             bar.progress(done / total, text=f"Tracing: {done:,} of {total:,} tokens")
 
     try:
-        result = _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer, policy)
+        return _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer, policy)
     finally:
         bar.empty()
-    with store_lock:
-        store[key] = result
-        while len(store) > MAX_TRACES:
-            store.popitem(last=False)
-    return result
 
 
 def _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer=None, policy=None):

@@ -1,4 +1,5 @@
-"""The app's shared trace store (app/state.py): many sessions asking for one input at once run the model once."""
+"""The app's shared stores (app/state.py): many sessions asking for one input at once run the model once, and
+build its views once."""
 import threading
 import time
 
@@ -66,3 +67,26 @@ def test_a_failed_trace_lets_the_waiting_visitors_try_again(tiny_checkpoint, cou
     results, errors = ask_at_once(3, lambda i: state.run_trace(str(tiny_checkpoint), "a text that fails once"))
     assert len(errors) == 1 and str(errors[0]) == "the first attempt failed"
     assert sum(r is not None for r in results) == 2 and not state.traces_in_flight()
+
+
+def test_sixteen_visitors_on_one_text_build_its_view_once():
+    state.view_store()[0].clear()
+    built = []
+
+    def build():
+        built.append(threading.get_ident())
+        time.sleep(0.3)  # the others arrive while it is built
+        return object()
+
+    results, errors = ask_at_once(16, lambda i: state.shared_view(("one text", "strips"), build))
+    assert not errors and len(built) == 1 and all(r is results[0] for r in results)
+    assert not state.view_store()[2]  # nothing left in flight
+
+
+def test_the_view_store_keeps_the_latest_views(monkeypatch):
+    monkeypatch.setattr(state, "MAX_VIEWS", 3)
+    state.view_store()[0].clear()
+    for k in range(5):
+        assert state.shared_view(("key", k), lambda k=k: [k]) == [k]
+    assert list(state.view_store()[0]) == [("key", 2), ("key", 3), ("key", 4)]
+    assert state.shared_view(("key", 4), lambda: "built again") == [4]

@@ -7,7 +7,7 @@ import pytest
 from test_app_support import (app_checkpoints, chart_specs, errors, new_app, page_text,  # noqa: F401
                               single_thread)
 
-from app import compare, kept, loading, memory, presenter
+from app import compare, kept, loading, memory, presenter, state
 from app.examples import EXAMPLES, example_text, partner_text
 from app.text_views import token_labels
 from app.words import longest_kept, split_words, word_stats
@@ -65,6 +65,20 @@ def test_default_view_shows_what_each_layer_kept(app_checkpoints, model):
     assert "Running on" in page_text(at) and "CPU" in page_text(at)
     assert at.selectbox(key="ckpt_text").value == "text"
     assert not chart_specs(at)
+
+
+def test_a_class_on_one_text_builds_its_first_view_once(app_checkpoints, monkeypatch):
+    """Sessions on the same text share the built view (words, table, strips); other settings build their own."""
+    built = []
+    real = kept.layer_rows
+    monkeypatch.setattr(kept, "layer_rows", lambda *a, **k: built.append(a[3:]) or real(*a, **k))
+    state.view_store()[0].clear()
+    first, second = new_app(), new_app()  # two visitors, the same example
+    assert strips_body(first) == strips_body(second) and len(built) == 1
+    second.radio(key="scale").set_value("per layer").run()
+    assert len(built) == 2 and "colours from" in strips_body(second)
+    first.radio(key="scale").set_value("per layer").run()  # now stored for this setting too
+    assert len(built) == 2 and strips_body(first) == strips_body(second)
 
 
 def test_colour_scale_control(app_checkpoints, model):

@@ -58,9 +58,21 @@ except (ExpireSpanError, ValueError) as e:
     st.error(f"Cannot trace this input: {e}")
     st.stop()
 
+view_key = state.trace_key(source, text)
+
+
+def shared(*settings, build):
+    """A view of this trace built once for every session (a class on one text builds its page once)."""
+    return state.shared_view((view_key, *settings), build)
+
+
+def words_and_stats():
+    pieces = split_words(tr.tokens)
+    return pieces, word_stats(tr, pieces)
+
+
 T = len(tr.tokens)
-words = split_words(tr.tokens)
-stats = word_stats(tr, words)
+words, stats = shared("words", build=words_and_stats)
 text_bits = float(np.nanmean(tr.bits)) if not np.isnan(tr.bits).all() else None
 with left:
     summary = [f"**{T:,}** bytes", f"**{tr.n_layers}** layers",
@@ -136,22 +148,26 @@ def where_memory_mattered():
 
 if view == "What each layer kept":
     top_left, top_right = st.columns([3, 2], gap="medium")
+    size = presenter.font_size()
     with top_left:
         st.markdown("**Longest-kept words, by layer** (span: how many steps the model keeps the word)")
-        ui.html_block(kept.longest_table_html(words, stats, n=10, font_size=presenter.font_size() - 1))
+        ui.html_block(shared("longest", size - 1,
+                             build=lambda: kept.longest_table_html(words, stats, font_size=size - 1)))
     with top_right:
         st.markdown("**Where memory mattered**: the words that lose most when the memory is cut to a quarter")
         where_memory_mattered()
     c1, c2 = st.columns([2, 3])
     scale = pick_scale(c1)
-    scaled = scale_values(kept.coloured_spans(words, stats), scale)
+    scaled = shared("scaled", scale, build=lambda: scale_values(kept.coloured_spans(words, stats), scale))
     hi = min(stop, start + TEXT_WINDOW)
     legend = "" if scale == "per layer" else scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
     c2.html(legend + '<span class="es-legend"> &nbsp;A word\'s colour is its span, the longest over its bytes; '
             "spaces are not coloured. Hover a word for its numbers.</span>")
-    layer_strips = strips_html(kept.layer_rows(words, stats, scaled, start, hi), presenter.font_size())
+    layer_strips = shared("strips", scale, start, hi, size,
+                          build=lambda: strips_html(kept.layer_rows(words, stats, scaled, start, hi), size))
     ui.html_block(layer_strips)
-    page = ("What each layer kept", kept.longest_table_html(words, stats) + legend + layer_strips)
+    page = ("What each layer kept", shared("longest", 15, build=lambda: kept.longest_table_html(words, stats))
+            + legend + layer_strips)
     if hi < T:
         st.caption(f"Bytes {start:,}-{hi - 1:,} of {T:,} shown; move the window above to see the rest.")
 
