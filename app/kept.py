@@ -21,6 +21,15 @@ def steps(v: float) -> str:
     return f"{v:,.0f}" if v >= 10 else f"{v:.1f}"
 
 
+def table_style(cls: str, font_size: int) -> str:
+    """The style of the page's HTML tables (class `cls`): light rules, the text at the presenter's font size."""
+    return (f"<style>.{cls} table{{border-collapse:collapse;font-size:{font_size}px;width:100%}}"
+            f".{cls} th{{text-align:left;border-bottom:2px solid #888;padding:2px 6px}}"
+            f".{cls} td{{vertical-align:top;padding:2px 6px;border-bottom:1px solid #ddd;word-break:break-word}}"
+            f".{cls} .es-detail{{font-size:{max(10, font_size - 4)}px;color:#666}}"
+            f".{cls} .es-rank{{color:#888}}</style>")
+
+
 def longest_table_html(words: Words, stats: WordStats, n: int = 10, font_size: int = 15) -> str:
     """An HTML table, one column per layer, of its n longest-kept distinct words: the word, its span in steps,
     and (smaller) where it stands and when it left the cache. All text escaped."""
@@ -43,11 +52,7 @@ def longest_table_html(words: Words, stats: WordStats, n: int = 10, font_size: i
         rows.append(f"<tr><td class='es-rank'>{rank + 1}</td>{''.join(cells)}</tr>")
     if not rows:
         return '<div class="es-longest">No words in this text (only spaces and marks).</div>'
-    style = (f"<style>.es-longest table{{border-collapse:collapse;font-size:{font_size}px;width:100%}}"
-             ".es-longest th{text-align:left;border-bottom:2px solid #888;padding:2px 6px}"
-             ".es-longest td{vertical-align:top;padding:2px 6px;border-bottom:1px solid #ddd;word-break:break-word}"
-             f".es-longest .es-detail{{font-size:{max(10, font_size - 4)}px;color:#666}}"
-             ".es-longest .es-rank{color:#888}</style>")
+    style = table_style("es-longest", font_size)
     return (f'<div class="es-longest">{style}<table><tr><th></th>{head}</tr>{"".join(rows)}</table>'
             '<div class="es-detail">Span: how many steps (bytes) the model keeps the word, the longest over its '
             "bytes. Each word is listed once, at its longest-kept place: where it starts, when it left the cache, "
@@ -137,3 +142,24 @@ def word_rises(full, cut, words: Words, n: int = 10, at_least: float = 0.05) -> 
                      f"bits, memory {cut.span_limit or cut.max_span:,}": round(float(bits_cut[w]), 2),
                      "last seen": "first mention" if back is None else f"{back:,} bytes before"})
     return rows
+
+
+RISE_COLUMNS = ["word", "extra bits", "last seen", "at byte"]  # the first screen's "where memory mattered"
+
+
+def cell(value) -> str:
+    """A table cell as a person reads it: thousands separated, bits to two decimals."""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def rises_table_html(rows: list[dict], columns: list[str] | None = None, font_size: int = 15) -> str:
+    """word_rises rows as an HTML table with the given columns (default: all of them), in the page's font size
+    (a projector can read it, and the browser draws it at once). All text escaped."""
+    columns = columns or (list(rows[0]) if rows else [])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(r[c]))}</td>" for c in columns) + "</tr>" for r in rows)
+    return f'<div class="es-rises">{table_style("es-rises", font_size)}<table><tr>{head}</tr>{body}</table></div>'

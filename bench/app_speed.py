@@ -17,7 +17,8 @@ Starts `streamlit run app/main.py` and times, in one run:
 - unless --skip-slider-tour or --paste-only: the "remembered at step t" slider to the recoloured text, and Next
   through the shipped tour (assets/decks/tour.json) in presenter mode, twice through.
 After the browser closes it traces the same texts with the model alone in this process (same checkpoint, same
-thread count as the server: torch's default), and the cut trace of the texts whose table was timed.
+thread count as the server: torch's default; the app's OpenMP setting, app/__init__.py), and the cut trace of the
+texts whose table was timed.
 
 Each paste is split with the browser's own clocks: a script in the page notes (performance.now()) the Ctrl+Enter,
 the websocket send of the rerun, the moment the strips showing the text's marker enter the DOM (MutationObserver)
@@ -251,7 +252,9 @@ def tour_seconds(page, url: str) -> tuple[list[float], list[float]]:
 
 def model_seconds(checkpoint: Path, samples: dict[int, list[str]], cut: list[str]) -> dict:
     """In this process (the browser and app closed): the model's load, its trace of each text, and its trace
-    with the memory cut to L/4 (as "Find them" runs it) of each text in `cut`."""
+    with the memory cut to L/4 (as "Find them" runs it) of each text in `cut`; with the app's OpenMP setting (the
+    app package sets it when imported, before torch loads), so the model runs as it runs in the app."""
+    import app  # noqa: F401
     from model import ExpireSpanLM, trace
     start = time.perf_counter()
     model = ExpireSpanLM.from_pretrained(checkpoint)

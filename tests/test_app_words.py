@@ -200,3 +200,12 @@ def test_familiarity_from_the_model_card():
     assert familiarity.familiarity(3.2, 1.76).level == familiarity.HARDER
     far = familiarity.familiarity(4.8, 1.76)
     assert far.level == familiarity.FOREIGN and "4.80" in far.message and "1.76" in far.message
+
+
+def test_rises_table_reads_as_a_person_reads_it_and_escapes_the_words():
+    rows = [{"word": "<b>Teodor</b>", "at byte": 12345, "extra bits": 2.5, "last seen": "1,000 bytes before"}]
+    body = kept.rises_table_html(rows, kept.RISE_COLUMNS, font_size=20)
+    assert "<b>Teodor" not in body and "&lt;b&gt;Teodor&lt;/b&gt;" in body
+    assert "<th>word</th><th>extra bits</th><th>last seen</th><th>at byte</th>" in body
+    assert "<td>2.50</td><td>1,000 bytes before</td><td>12,345</td>" in body and "font-size:20px" in body
+    assert kept.rises_table_html(rows).count("<th>") == 4  # every column by default

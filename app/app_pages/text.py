@@ -136,8 +136,7 @@ def where_memory_mattered():
     note.empty()
     rows = kept.word_rises(tr, cut, words)
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)),
-                     column_order=["word", "extra bits", "last seen", "at byte"])
+        ui.html_block(kept.rises_table_html(rows, kept.RISE_COLUMNS, font_size=presenter.font_size() - 1))
         st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. "
                    "A word whose loss rises needed something said long before, often its own earlier "
                    "mention (the paper's Figure 9).")
@@ -315,7 +314,7 @@ elif view == "Loss in bits":
         rows = kept.word_rises(tr, cut, words)
         if rows:
             st.markdown("**Where the extra loss sits**: the words that lost most when the memory was cut.")
-            st.dataframe(pd.DataFrame(rows), hide_index=True)
+            ui.html_block(kept.rises_table_html(rows, font_size=presenter.font_size()))
         else:
             st.caption("No word lost anything when the memory was cut: this text never needed anything older.")
 
