@@ -68,6 +68,7 @@ def test_default_view_shows_what_each_layer_kept(app_checkpoints, model):
     assert f"layer 0 {kept.steps(float(np.median(tr.spans[0])))}" in page_text(at)  # this text's own medians
     assert not rises_body(at)  # "where memory mattered" needs a second run of the model: only on request
     at.button(key="measure_mattered").click().run()
+    assert "measure_mattered" not in [b.key for b in at.button]  # the answer takes the button's place
     rows = kept.word_rises(tr, trace(model, text, span_limit=16), w)
     if rows:  # the "where memory mattered" table lists the same words as the plain function
         assert table_cells(rises_body(at)) == [kept.RISE_COLUMNS] + [

@@ -123,10 +123,10 @@ def pick_scale(where=st) -> str:
 def where_memory_mattered():
     """The Figure 9 table: a second run of the model, on request (or at once when it is stored), so a paste costs
     one trace. A fragment: the click reruns only this panel, not the page around it."""
-    if not (state.has_trace(source, text, cut=4) or st.button(
+    note = st.empty()  # the button, then what it is doing: the table replaces both
+    if not (state.has_trace(source, text, cut=4) or note.button(
             "Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")):
         return
-    note = st.empty()
     try:
         note.caption("Measuring: the model runs again with its memory cut to a quarter...")
         cut = state.run_trace(source, text, cut=4)
