@@ -42,7 +42,7 @@ def _model_and_lock(source: str, version: str):
 def _freeze_heap() -> None:
     """Move every object alive now (the imported modules, Streamlit, plotly, the model: about 400,000) out of
     the garbage collector's reach. Python's full collection scans all tracked objects and holds the GIL while
-    it does: 150-330 ms each here, stalling the traces and every session's page. Objects made later are
+    it does: 130-330 ms each here, stalling the traces and every session's page. Objects made later are
     collected as usual; a model loaded again is frozen again (the old one stays: at most a few a process)."""
     gc.collect()
     gc.freeze()

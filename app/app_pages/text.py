@@ -157,7 +157,7 @@ if view == "What each layer kept":
         where_memory_mattered()
     c1, c2 = st.columns([2, 3])
     scale = pick_scale(c1)
-    scaled = shared("scaled", scale, build=lambda: scale_values(kept.coloured_spans(words, stats), scale))
+    scaled = scale_values(kept.coloured_spans(words, stats), scale)  # cheap: the strips below are shared
     hi = min(stop, start + TEXT_WINDOW)
     legend = "" if scale == "per layer" else scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
     c2.html(legend + '<span class="es-legend"> &nbsp;A word\'s colour is its span, the longest over its bytes; '
