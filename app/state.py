@@ -22,7 +22,8 @@ from .fair_lock import FairLock
 
 MAX_TRACES = 24
 MAX_VIEWS = 96  # built views (words, HTML strips: up to about 200 kB each) kept for every session
-PROGRESS_EVERY_S = 0.5  # seconds between progress-bar updates of a long trace
+PROGRESS_AFTER_S = 1.0  # a trace shows its progress bar from this many seconds on (a shorter one never does)
+PROGRESS_EVERY_S = 1.0  # seconds between progress-bar updates after that
 ATTENTION_BYTES = min(2048, MAX_ATTENTION_TOKENS)  # bytes whose attention the app records (a T x T matrix per layer)
 COUNT_TRACES = os.environ.get("EXPIRE_SPAN_COUNT_TRACES")  # set by bench/load.py: a stderr line per model trace
 
@@ -142,17 +143,32 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
                  waiting="Another visitor is tracing this same input: waiting for their result...")
 
 
+class ProgressPacer:
+    """When a trace redraws its progress bar: first after PROGRESS_AFTER_S, then every PROGRESS_EVERY_S. Each
+    redraw is a message and a re-render in the browser, which on a small server shares the model's cores: against
+    redrawing twice a second from the start, a 40,000-byte paste was drawn in 4.95 s instead of 5.58 s (bench/
+    README.md). A wait under a second needs no bar: the page's stale elements already dim."""
+
+    def __init__(self, after: float = PROGRESS_AFTER_S, every: float = PROGRESS_EVERY_S, clock=time.perf_counter):
+        self.clock, self.every = clock, every
+        self.next = clock() + after
+
+    def due(self) -> bool:
+        now = self.clock()
+        if now < self.next:
+            return False
+        self.next = now + self.every
+        return True
+
+
 def _compute_trace(source, tokens, targets, cut, attention_layer, policy):
     model, lock = model_and_lock(source)
     span_limit = model.config.max_span // cut if cut > 1 else None
     bar = st.empty()
+    pacer = ProgressPacer()
 
-    last = [0.0]
-
-    def progress(done, total):  # at most twice a second: every update is a message and a redraw in the browser
-        now = time.perf_counter()
-        if total > 2048 and (done >= total or now - last[0] >= PROGRESS_EVERY_S):
-            last[0] = now
+    def progress(done, total):
+        if pacer.due():
             bar.progress(done / total, text=f"Tracing: {done:,} of {total:,} tokens")
 
     try:

@@ -90,3 +90,15 @@ def test_the_view_store_keeps_the_latest_views(monkeypatch):
         assert state.shared_view(("key", k), lambda k=k: [k]) == [k]
     assert list(state.view_store()[0]) == [("key", 2), ("key", 3), ("key", 4)]
     assert state.shared_view(("key", 4), lambda: "built again") == [4]
+
+
+
+def test_a_trace_under_a_second_draws_no_progress_bar_and_a_long_one_redraws_it_once_a_second():
+    tenths = [0]
+    pacer = state.ProgressPacer(after=1.0, every=1.0, clock=lambda: tenths[0] / 10)
+    drawn_at = []
+    for _ in range(60):  # a block done every 0.1 s for 6 s
+        tenths[0] += 1
+        if pacer.due():
+            drawn_at.append(tenths[0])
+    assert drawn_at == [10, 20, 30, 40, 50, 60]  # nothing in the first second, then once a second

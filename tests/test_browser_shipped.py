@@ -81,6 +81,39 @@ def test_a_pasted_story_shows_the_longest_kept_words_on_the_first_screen(page):
     assert np.isfinite(tr.spans).all() and page.get_by_text("Traceback").count() == 0
 
 
+# while the app runs its script: every animation or transition with a running time (stale elements may dim at once)
+MOVING = """() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') !== 'running'
+    ? null : document.getAnimations()
+    .filter(a => a.playState === 'running' && a.effect.getComputedTiming().activeDuration > 0)
+    .map(a => (a.animationName || a.transitionProperty) + ' on ' + (a.effect.target.getAttribute('data-testid')
+    || a.effect.target.tagName))"""
+
+
+def test_the_page_keeps_still_while_the_model_traces(page):
+    """On a small server the browser often shares the model's cores: while a long paste is traced, nothing in the
+    page may repaint every frame (a fade, a shimmer, an expander's border), which would take CPU from the trace."""
+    page.goto(page.url.split("/?")[0], wait_until="domcontentloaded")
+    page.wait_for_selector(".es-longest", timeout=120_000)
+    page.get_by_text("Type or paste", exact=True).click()
+    box = page.get_by_label("Text (Ctrl+Enter to apply)")
+    for n in range(2):  # about 25,000 bytes each: a few seconds' trace
+        first = f"Long paste {n}."  # the strips show the first 2,048 bytes
+        box.fill(first + "\n\n" + (STORY + "\n\n") * 30)
+        box.press("Control+Enter")
+        moving, samples = set(), 0
+        for _ in range(300):
+            page.wait_for_timeout(100)
+            found = page.evaluate(MOVING)
+            if found is None and page.locator(".es-strips", has_text=first).count():
+                break
+            if found is not None:
+                samples += 1
+                moving.update(found)
+        assert samples >= 10, "the trace ended too soon to watch the page"
+        assert page.locator("[data-testid=stProgress]").count() == 0  # the progress bar is gone with the trace
+        assert not moving, f"animated while the model traced: {sorted(moving)}"
+
+
 def test_memory_policies_page_with_the_shipped_model(page):
     base = page.url.split("/?")[0].rstrip("/")
     page.goto(f"{base}/policies", wait_until="domcontentloaded")
