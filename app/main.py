@@ -27,7 +27,7 @@ REPLICA = os.environ.get("EXPIRE_SPAN_REPLICA")  # set by deploy/run_local.sh: w
 if REPLICA and "_served_by" not in st.session_state:
     st.session_state["_served_by"] = REPLICA
     print(f"replica {REPLICA}: new session", file=sys.stderr, flush=True)
-ui.no_fade_animation()
+ui.page_style()
 presenter.restore_from_url()
 page = st.navigation(list(PAGES.values()))
 goto = st.session_state.pop("_goto", None)

@@ -135,7 +135,8 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
 
     def compute():
         if COUNT_TRACES:
-            print(f"model trace {key[2]} cut={cut}", file=sys.stderr, flush=True)
+            sys.stderr.write(f"model trace {key[2]} cut={cut}\n")  # one write: lines of traces started together
+            sys.stderr.flush()  # never interleave (print writes the line end separately)
         return _compute_trace(source, tokens, targets, cut, attention_layer, policy)
 
     store, lock = trace_store()

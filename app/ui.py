@@ -1,5 +1,7 @@
 """Widgets shared by the pages: checkpoint picker, device line, errors, presenter style, downloads."""
+import functools
 import re
+from pathlib import Path
 
 import streamlit as st
 from model import ExpireSpanError
@@ -19,16 +21,32 @@ TRAIN_HINT = {
 
 def checkpoint_names(task: str | None) -> list[str]:
     """Names of the checkpoint folders for a task (None: all) whose config can be read; a folder converted from
-    the authors' code (with vocab.json) is a text model."""
+    the authors' code (with vocab.json) is a text model. Each config is read again only when its file changes."""
+    folders = tuple((name, str(path), _stamp(path / "config.json"), (path / loading.VOCAB_FILE).is_file())
+                    for name, path in loading.list_checkpoints().items())
+    return list(_checkpoint_names(task, folders))
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """When a file last changed, and its size ((0, 0): gone)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return 0, 0
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=64)
+def _checkpoint_names(task: str | None, folders: tuple) -> tuple[str, ...]:
     names = []
-    for name, path in loading.list_checkpoints().items():
+    for name, path, _, _ in folders:
         try:
-            cfg = read_config(path / "config.json", name)  # size-capped, never a traceback
+            cfg = read_config(Path(path) / "config.json", name)  # size-capped, never a traceback
         except ExpireSpanError:
             continue
         if task is None or loading.task_of(name, cfg, path) == task:
             names.append(name)
-    return names
+    return tuple(names)
 
 
 def plain(text) -> str:
@@ -91,20 +109,24 @@ def require_model(task: str, key: str):
     return picked
 
 
-def no_fade_animation() -> None:
-    """Stop what the browser would repaint every frame while the server traces, on a small machine taking CPU the
-    model needs: every transition in the page ends at once (the 1 s fade of a rerun's stale elements, which still
-    dim after Streamlit's 0.5 s delay; an expander's 1 s border and title fade; the progress bar's slide), and the
-    grey skeleton Streamlit draws for each empty placeholder (the progress bar's, the overview chart's) stays still
-    instead of shimmering. On 2 cores, ending every transition, the expander's too, drew a 10,000-byte paste in
-    2.01 s against 2.16 s (bench/README.md, "Where the server's time went")."""
-    st.html("<style>*{transition-duration:0s !important}"
-            "[data-testid='stSkeleton']{animation:none !important}</style>")
+def page_style() -> None:
+    """The app's own CSS, in one element of every page run (each element is a message the server sends)."""
+    st.html(f"<style>{no_fade_animation()}{compact_top()}</style>")
 
 
-def compact_top() -> None:
-    """Less empty space above the title, so a page's first screen holds more (matters on a projector)."""
-    st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem !important}</style>")
+def no_fade_animation() -> str:
+    """CSS that stops what the browser would repaint every frame while the server traces, on a small machine
+    taking CPU the model needs: every transition in the page ends at once (the 1 s fade of a rerun's stale elements,
+    which still dim after Streamlit's 0.5 s delay; an expander's 1 s border and title fade; the progress bar's
+    slide), and the grey skeleton Streamlit draws for each empty placeholder (the progress bar's, the overview
+    chart's) stays still instead of shimmering. On 2 cores, ending every transition, the expander's too, drew a
+    10,000-byte paste in 2.01 s against 2.16 s (bench/README.md, "Where the server's time went")."""
+    return "*{transition-duration:0s !important}[data-testid='stSkeleton']{animation:none !important}"
+
+
+def compact_top() -> str:
+    """CSS for less empty space above a page's title, so its first screen holds more (matters on a projector)."""
+    return "[data-testid='stMainBlockContainer']{padding-top:2.5rem !important}"
 
 
 def device_line() -> None:
@@ -192,9 +214,14 @@ def export_section(trace, fig, name: str, meta: dict, text: bool = True, page: t
     """Downloads, each file named by the view, the checkpoint and a hash of the input: the trace as CSV and
     JSON; the figure (a figure or a function that builds one) as standalone HTML (PNG: the chart's camera
     button); for a view drawn as HTML, page = (title, body) as a standalone HTML page; animation: a function
-    that builds an animated figure."""
+    that builds an animated figure. The buttons are made only while the section is open (opening it reruns the
+    page): closed, it is one element of every page run instead of nine, which is what a class of visitors on one
+    text costs the server apart from the model (bench/README.md, "The app under load")."""
+    section = st.expander("Export", key="export", on_change="rerun")
+    if not section.open:
+        return
     stem = file_stem(name, meta)
-    with st.expander("Export"):
+    with section:
         c1, c2, c3 = st.columns(3)
         c1.download_button("Trace as CSV", lambda: trace_csv(trace, text=text), file_name=f"{stem}-trace.csv",
                            mime="text/csv", key=f"dl_csv_{name}", on_click="ignore")

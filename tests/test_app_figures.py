@@ -7,7 +7,7 @@ import pytest
 from conftest import tiny_model
 from test_app_support import single_thread  # noqa: F401 (autouse fixture)
 
-from app import compare, export, figures, loading, memory, text_views
+from app import compare, export, figures, loading, memory, text_views, ui
 from app.words import split_words
 from model import InputError, trace
 from model.tasks import collision
@@ -245,6 +245,17 @@ def test_loading_helpers(tmp_path):
     assert loading.cut_text("é" * 10, 5) == "éé"
     assert loading.digest("a") == loading.digest("a") != loading.digest("b")
     assert loading.device() in ("cpu", "cuda")
+
+
+def test_the_checkpoint_picker_follows_a_changed_config(tmp_path, monkeypatch):
+    monkeypatch.setenv(loading.CHECKPOINTS_ENV, str(tmp_path))
+    tiny_model(seed=1).save_pretrained(tmp_path / "mine")
+    assert ui.checkpoint_names("text") == ["mine"] and ui.checkpoint_names("corridor") == []
+    config = tmp_path / "mine" / "config.json"  # the same folder, now a corridor model (the config is re-read)
+    config.write_text(config.read_text().replace('"vocab_size": 256', '"vocab_size": 22'))
+    assert ui.checkpoint_names("text") == [] and ui.checkpoint_names("corridor") == ["mine"]
+    config.write_text("{broken")  # unreadable: left out, never a traceback
+    assert ui.checkpoint_names(None) == []
 
 
 def test_checkpoint_version_follows_the_weights(tmp_path):

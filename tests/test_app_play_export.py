@@ -41,6 +41,8 @@ def test_play_moves_the_frames(app_checkpoints):
 
 def test_every_text_view_exports(app_checkpoints):
     at = new_app()
+    at.session_state["export"] = True  # the Export section opened: it stays open from view to view
+    at.run()
     assert labels(at)[-1] == "View as HTML"
     for view, expected in [("Text by span", ["View as HTML"]),
                            ("Remembered at step t", ["This step as HTML", "Animation as HTML"]),

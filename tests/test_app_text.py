@@ -285,8 +285,11 @@ def test_no_checkpoint_gives_guidance(app_checkpoints, tmp_path, monkeypatch):
     assert "No text checkpoint" in text and "model.train" in text and "Hub repo id" in text
 
 
-def test_exports_are_offered(app_checkpoints):
+def test_exports_are_offered_once_the_section_is_opened(app_checkpoints):
     at = new_app()
+    assert at.expander[-1].label == "Export" and not at.get("download_button")  # closed: no button is built
+    at.session_state["export"] = True  # what opening it does (it reruns the page)
+    at.run()
     labels = [el.proto.label for el in at.get("download_button")]
     assert labels == ["Trace as CSV", "Trace as JSON", "View as HTML"]
     at.radio(key="view").set_value("Span heatmap").run()

@@ -15,7 +15,6 @@ VIEWS = presenter.TEXT_VIEWS
 TEXT_WINDOW = 2048  # bytes drawn as coloured text at once
 INPUT_KINDS = ["Example", "Type or paste", "Upload a file"]
 
-ui.compact_top()
 st.title("Text: what each layer remembers")
 source, name, model = ui.require_model("text", "ckpt_text")
 
@@ -97,7 +96,8 @@ with right:
 
 # --- window over long inputs -------------------------------------------------------------------
 start, stop = 0, T
-overview = st.empty()  # drawn last: the browser draws the first screen without waiting for this chart
+# drawn last: the browser draws the first screen without waiting for this chart (a text that fits needs none)
+overview = st.empty() if T > figures.MAX_WINDOW else None
 if T > figures.MAX_WINDOW:
     ui.clamp_state("window", 0, T - 1)
     start = st.slider("Window start (the detailed views show 2,048 bytes from here)", 0, T - 1, 0,
@@ -149,9 +149,9 @@ if view == "What each layer kept":
     top_left, top_right = st.columns([3, 2], gap="medium")
     size = presenter.font_size()
     with top_left:
-        st.markdown("**Longest-kept words, by layer** (span: how many steps the model keeps the word)")
-        ui.html_block(shared("longest", size - 1,
-                             build=lambda: kept.longest_table_html(words, stats, font_size=size - 1)))
+        ui.html_block('<p style="margin:0 0 0.5rem"><b>Longest-kept words, by layer</b> (span: how many steps the '
+                      "model keeps the word)</p>" + shared("longest", size - 1, build=lambda: kept.longest_table_html(
+                          words, stats, font_size=size - 1)))  # one element: each is a message to every visitor
     with top_right:
         st.markdown("**Where memory mattered**: the words that lose most when the memory is cut to a quarter")
         where_memory_mattered()
