@@ -19,11 +19,13 @@ TRAIN_HINT = {
 }
 
 
-def checkpoint_names(task: str | None) -> list[str]:
+def checkpoint_names(task: str | None, found: dict | None = None) -> list[str]:
     """Names of the checkpoint folders for a task (None: all) whose config can be read; a folder converted from
-    the authors' code (with vocab.json) is a text model. Each config is read again only when its file changes."""
+    the authors' code (with vocab.json) is a text model. Each config is read again only when its file changes.
+    found: loading.list_checkpoints() when the caller has it already."""
+    found = loading.list_checkpoints() if found is None else found
     folders = tuple((name, str(path), _stamp(path / "config.json"), (path / loading.VOCAB_FILE).is_file())
-                    for name, path in loading.list_checkpoints().items())
+                    for name, path in found.items())
     return list(_checkpoint_names(task, folders))
 
 
@@ -61,7 +63,7 @@ def pick_model(task: str | None, key: str, label: str = "Checkpoint", where=None
     only (never a path on the server), and no message names a server path."""
     where = where or st.sidebar
     found = loading.list_checkpoints()
-    options = checkpoint_names(task)
+    options = checkpoint_names(task, found)
     choice = where.selectbox(label, options + [HUB_OPTION], key=key)
     if choice == HUB_OPTION:
         repo = where.text_input("Hub repo id (loaded from the local cache, offline)", key=key + "_hub",

@@ -534,6 +534,8 @@ def main():
     parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "load.json"))
     args = parser.parse_args()
     args.sessions = [int(n) for n in args.sessions.split(",") if n.strip() and int(n) > 0]
+    if args.same and args.same_repeats < 1:
+        parser.error("--same-repeats must be at least 1")
 
     out = asyncio.run(run(args))
     add_trace_cpu(out, args)
