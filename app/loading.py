@@ -29,14 +29,24 @@ def checkpoints_dir() -> Path:
 
 
 def list_checkpoints(folder: Path | None = None) -> dict[str, Path]:
-    """Checkpoint folders (config.json + model.safetensors) by name; shipped names first."""
+    """Checkpoint folders (config.json + model.safetensors) by name; shipped names first. Every page run asks:
+    one directory listing per folder, rather than a look at each file."""
     folder = Path(folder) if folder is not None else checkpoints_dir()
-    if not folder.is_dir():
+    try:
+        with os.scandir(folder) as entries:
+            found = sorted((e.name for e in entries if e.is_dir() and _holds_checkpoint(e.path)),
+                           key=lambda n: (SHIPPED.index(n) if n in SHIPPED else len(SHIPPED), n))
+    except OSError:  # no such folder, or not a folder
         return {}
-    found = {p.name: p for p in folder.iterdir()
-             if p.is_dir() and (p / "config.json").is_file() and (p / "model.safetensors").is_file()}
-    order = sorted(found, key=lambda n: (SHIPPED.index(n) if n in SHIPPED else len(SHIPPED), n))
-    return {name: found[name] for name in order}
+    return {name: folder / name for name in found}
+
+
+def _holds_checkpoint(folder: str) -> bool:
+    try:
+        files = os.listdir(folder)
+    except OSError:
+        return False
+    return "config.json" in files and "model.safetensors" in files
 
 
 def task_of(name: str, config: ExpireSpanConfig, folder: Path | None = None) -> str:

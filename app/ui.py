@@ -1,5 +1,6 @@
 """Widgets shared by the pages: checkpoint picker, device line, errors, presenter style, downloads."""
 import functools
+import os
 import re
 from pathlib import Path
 
@@ -24,15 +25,15 @@ def checkpoint_names(task: str | None, found: dict | None = None) -> list[str]:
     the authors' code (with vocab.json) is a text model. Each config is read again only when its file changes.
     found: loading.list_checkpoints() when the caller has it already."""
     found = loading.list_checkpoints() if found is None else found
-    folders = tuple((name, str(path), _stamp(path / "config.json"), (path / loading.VOCAB_FILE).is_file())
-                    for name, path in found.items())
+    folders = tuple((name, str(path), _stamp(os.path.join(path, "config.json")),
+                     os.path.isfile(os.path.join(path, loading.VOCAB_FILE))) for name, path in found.items())
     return list(_checkpoint_names(task, folders))
 
 
-def _stamp(path: Path) -> tuple[int, int]:
+def _stamp(path: str) -> tuple[int, int]:
     """When a file last changed, and its size ((0, 0): gone)."""
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return 0, 0
     return stat.st_mtime_ns, stat.st_size

@@ -247,6 +247,20 @@ def test_loading_helpers(tmp_path):
     assert loading.device() in ("cpu", "cuda")
 
 
+def test_the_checkpoint_list_follows_the_folders_at_once(tmp_path):
+    """Every page run lists the folders: weights saved into a folder, or removed, count on the next run."""
+    tiny_model(seed=1).save_pretrained(tmp_path / "mine")
+    weights = tmp_path / "mine" / "model.safetensors"
+    kept_aside = weights.read_bytes()
+    weights.unlink()
+    assert loading.list_checkpoints(tmp_path) == {}
+    weights.write_bytes(kept_aside)
+    assert loading.list_checkpoints(tmp_path) == {"mine": tmp_path / "mine"}
+    (tmp_path / "a-file").write_text("not a folder")
+    assert list(loading.list_checkpoints(tmp_path)) == ["mine"]
+    assert loading.list_checkpoints(tmp_path / "a-file") == {} and loading.list_checkpoints(tmp_path / "gone") == {}
+
+
 def test_the_checkpoint_picker_follows_a_changed_config(tmp_path, monkeypatch):
     monkeypatch.setenv(loading.CHECKPOINTS_ENV, str(tmp_path))
     tiny_model(seed=1).save_pretrained(tmp_path / "mine")

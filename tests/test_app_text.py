@@ -64,8 +64,10 @@ def test_default_view_shows_what_each_layer_kept(app_checkpoints, model):
         assert top and all(f"<b>{r.word}</b> {kept.steps(r.span)}" in table for r in top)
     strips = next(h.proto.body for h in at.html if "es-strips" in h.proto.body)
     assert [f"<b>layer {l}</b>" in strips for l in range(tr.n_layers)] == [True] * tr.n_layers
-    assert "How to read this" in [e.proto.label for e in at.expander]
-    assert f"layer 0 {kept.steps(float(np.median(tr.spans[0])))}" in page_text(at)  # this text's own medians
+    howto = next(e for e in at.expander if e.proto.label == "How to read this")
+    assert howto.proto.expanded  # open on a visitor's first screen
+    median_note = f"layer 0 {kept.steps(float(np.median(tr.spans[0])))}"  # this text's own medians
+    assert median_note in page_text(at)
     assert not rises_body(at)  # "where memory mattered" needs a second run of the model: only on request
     at.button(key="measure_mattered").click().run()
     assert "measure_mattered" not in [b.key for b in at.button]  # the answer takes the button's place
@@ -77,6 +79,12 @@ def test_default_view_shows_what_each_layer_kept(app_checkpoints, model):
         assert "No word lost anything" in page_text(at)
     assert "Running on" in page_text(at) and "CPU" in page_text(at)
     assert at.selectbox(key="ckpt_text").value == "text"
+    at.run()  # any later run: "How to read this" is folded, and its text is not built (one element less a run)
+    howto = next(e for e in at.expander if e.proto.label == "How to read this")
+    assert not howto.proto.expanded and median_note not in page_text(at)
+    at.session_state["howto"] = True  # the visitor opens it: the page reruns with its text
+    at.run()
+    assert median_note in page_text(at)
     assert not chart_specs(at)
 
 

@@ -73,26 +73,33 @@ def words_and_stats():
 T = len(tr.tokens)
 words, stats = shared("words", build=words_and_stats)
 text_bits = float(np.nanmean(tr.bits)) if not np.isnan(tr.bits).all() else None
+test_bits = familiarity.test_bits_from_card(loading.read_model_card(source))
+known = familiarity.familiarity(text_bits, test_bits) if text_bits is not None and test_bits else None
 with left:
     summary = [f"**{T:,}** bytes", f"**{tr.n_layers}** layers",
                f"memories in use: **{tr.mean_kept:,.0f}** of {tr.max_span:,} "
                f"({tr.mean_kept / tr.max_span:.0%}) a layer on average"]
     if text_bits is not None:
         summary.append(f"**{text_bits:.2f}** bits per byte")
-    st.markdown(" · ".join(summary), help="A memory is one byte's state in one layer. A fixed-memory model "
-                f"(Transformer-XL) with the same limit would keep {tr.max_span:,} in every layer. Bits per byte: the "
-                "model's average surprise at each byte of this text (lower is better).")
+    familiar = known is not None and known.level == familiarity.FAMILIAR  # a note under the numbers, else a warning
+    st.markdown(" · ".join(summary) + (f"\n\n:small[:gray[{known.message}]]" if familiar else ""),
+                help="A memory is one byte's state in one layer. A fixed-memory model (Transformer-XL) with the same "
+                f"limit would keep {tr.max_span:,} in every layer. Bits per byte: the model's average surprise at each "
+                "byte of this text (lower is better).")
     vocab_note = loading.byte_vocab_note(model, text)  # a model converted from the authors' code
     if vocab_note:
         st.caption(vocab_note)
 with right:
-    with st.expander("How to read this", expanded=not st.session_state.get("_read_howto")):
-        st.markdown(kept.how_to_read(tr))
+    # Open on a visitor's first screen, folded after (`expanded` is part of its identity). Built only while open:
+    # one element less in each visitor's run (bench/README.md, "Less per page run, again").
+    howto = st.expander("How to read this", expanded=not st.session_state.get("_read_howto"), key="howto",
+                        on_change="rerun")
+    if howto.open:
+        with howto:
+            st.markdown(kept.how_to_read(tr))
     st.session_state["_read_howto"] = True
-    test_bits = familiarity.test_bits_from_card(loading.read_model_card(source))
-    if text_bits is not None and test_bits:
-        known = familiarity.familiarity(text_bits, test_bits)
-        (st.caption if known.level == familiarity.FAMILIAR else st.warning)(known.message)
+    if known is not None and not familiar:
+        st.warning(known.message)
 
 # --- window over long inputs -------------------------------------------------------------------
 start, stop = 0, T
@@ -123,17 +130,15 @@ def pick_scale(where=st) -> str:
 def where_memory_mattered():
     """The Figure 9 table: a second run of the model, on request (or at once when it is stored), so a paste costs
     one trace. A fragment: the click reruns only this panel, not the page around it."""
-    note = st.empty()  # the button, then what it is doing: the table replaces both
-    if not (state.has_trace(source, text, cut=4) or note.button(
-            "Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")):
-        return
+    if not (state.has_trace(source, text, cut=4) or st.session_state.get("measure_mattered")):
+        st.button("Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")
+        return  # a click reruns this panel; the button's value is then True, and the answer takes its place
     try:
-        note.caption("Measuring: the model runs again with its memory cut to a quarter...")
-        cut = state.run_trace(source, text, cut=4)
+        with st.spinner("Measuring: the model runs again with its memory cut to a quarter..."):
+            cut = state.run_trace(source, text, cut=4)
     except (ExpireSpanError, ValueError) as e:
-        note.warning(f"Cannot cut the memory of this model: {e}")
+        st.warning(f"Cannot cut the memory of this model: {e}")
         return
-    note.empty()
     rows = kept.word_rises(tr, cut, words)
     if rows:
         ui.html_block(kept.rises_table_html(rows, kept.RISE_COLUMNS, font_size=presenter.font_size() - 1))
@@ -157,13 +162,16 @@ if view == "What each layer kept":
         where_memory_mattered()
     c1, c2 = st.columns([2, 3])
     scale = pick_scale(c1)
-    scaled = scale_values(kept.coloured_spans(words, stats), scale)  # cheap: the strips below are shared
     hi = min(stop, start + TEXT_WINDOW)
-    legend = "" if scale == "per layer" else scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
+
+    def legend_and_strips() -> tuple[str, str]:
+        scaled = scale_values(kept.coloured_spans(words, stats), scale)
+        legend = "" if scale == "per layer" else scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
+        return legend, strips_html(kept.layer_rows(words, stats, scaled, start, hi), size)
+
+    legend, layer_strips = shared("strips", scale, start, hi, size, build=legend_and_strips)
     c2.html(legend + '<span class="es-legend"> &nbsp;A word\'s colour is its span, the longest over its bytes; '
             "spaces are not coloured. Hover a word for its numbers.</span>")
-    layer_strips = shared("strips", scale, start, hi, size,
-                          build=lambda: strips_html(kept.layer_rows(words, stats, scaled, start, hi), size))
     ui.html_block(layer_strips)
     page = ("What each layer kept", shared("longest", 15, build=lambda: kept.longest_table_html(words, stats))
             + legend + layer_strips)
