@@ -302,3 +302,27 @@ def test_exports_are_offered_once_the_section_is_opened(app_checkpoints):
     assert labels == ["Trace as CSV", "Trace as JSON", "View as HTML"]
     at.radio(key="view").set_value("Span heatmap").run()
     assert [el.proto.label for el in at.get("download_button")][-1] == "Figure as HTML"
+
+
+def test_the_familiarity_note_sits_under_the_numbers_and_a_hard_text_gets_a_warning(app_checkpoints):
+    card = app_checkpoints / "text" / "README.md"
+    before = card.read_text() if card.exists() else None
+
+    def summary(at) -> str:
+        return next(m.value for m in at.markdown if "bits per byte" in m.value and "layers" in m.value)
+
+    try:
+        at = new_app()
+        bits = float(re.search(r"\*\*([0-9.]+)\*\* bits per byte", summary(at)).group(1))
+        card.write_text(f"# tiny\n\n## Results\n\n- bits: {bits:.2f}\n")  # the model's own test figure
+        at.run()
+        assert "about as well as what it learned" in summary(at) and not at.warning
+        card.write_text(f"# tiny\n\n## Results\n\n- bits: {bits / 4:.2f}\n")  # this text is far harder
+        at.run()
+        assert "about as well" not in summary(at)
+        assert any("far outside what the model learned" in w.value for w in at.warning)
+    finally:
+        if before is None:
+            card.unlink(missing_ok=True)
+        else:
+            card.write_text(before)
