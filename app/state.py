@@ -81,7 +81,7 @@ def trace_key(source: str, tokens) -> tuple:
 
 def _once(key, store: OrderedDict, lock, in_flight: dict, limit: int, compute, waiting: str | None = None):
     """store[key], computed by compute() when missing, by one caller at a time: callers asking meanwhile wait for
-    its result (with a spinner saying `waiting`) instead of computing it again. After an error the waiters try
+    its result (with a still note saying `waiting`) instead of computing it again. After an error the waiters try
     again. The store keeps the `limit` most recently used results."""
     while True:
         with lock:
@@ -92,9 +92,11 @@ def _once(key, store: OrderedDict, lock, in_flight: dict, limit: int, compute, w
             if pending is None:  # nobody is computing this: this caller does
                 in_flight[key] = threading.Event()
                 break
-        if waiting:
-            with st.spinner(waiting):
-                pending.wait()
+        if waiting:  # a still note, not a spinner: nothing in the page repaints while the model runs
+            note = st.empty()
+            note.caption(waiting)
+            pending.wait()
+            note.empty()
         else:
             pending.wait()
     try:

@@ -22,11 +22,13 @@ WRONG (cross-talk); one that shows nothing within --timeout, or a Python excepti
 p50 / p95 / max latency, max / p50 (the slowest visitor against the median one), p95(N) / p50(N=1), wrong
 results, failures, the model traces the server started for the timed texts (one per paste; none with
 --pretraced), the server's VmRSS (with the N sessions open) and VmHWM (peak so far), and CPU seconds per paste
-of the server and of all chromium processes. After the browsers and the server have closed, this process
-traces every timed text with the model alone, as the server does (app.state._trace_in_turns: same checkpoint,
---checkpoint-dir/text, and torch.set_num_threads set to the thread count the page reports, "Running on CPU (n
-threads)"), and takes each trace's CPU time (time.process_time()); the table prints the server's CPU per paste
-next to that trace CPU per text and their ratio (total server CPU over the total trace CPU of the same texts).
+of the server and of all chromium processes. Just before and just after each round, with the server and the
+browsers idle, this process traces the round's texts with the model alone, as the server does
+(app.state._trace_in_turns: same checkpoint, --checkpoint-dir/text, and torch.set_num_threads set to the thread
+count the page reports, "Running on CPU (n threads)"), and takes each trace's CPU time (time.process_time()): the
+machine's speed drifts by 30% within minutes, so the reference is taken around the pastes it is held against, the
+mean of the two. The table prints the server's CPU per paste next to that trace CPU per text and their ratio
+(total server CPU over the total trace CPU of the same texts).
 On a GPU server process_time() misses the GPU's work: the ratio is then only meaningful on CPU.
 
 Same text (--same N, 0 skips): first one visitor alone, in a fresh session, pastes a fresh --bytes text: its
@@ -169,6 +171,13 @@ class Bench:
     def __init__(self, browser, url: str, args, texts: Texts, pid: int | None, log: Path):
         self.browser, self.url, self.args, self.texts, self.pid, self.log = browser, url, args, texts, pid, log
         self.threads = None  # torch threads of the server, as its page reports them
+        self._alone = None
+
+    def alone(self) -> "ModelAlone":
+        """The model in this process, with the server's torch thread count (known once a page has loaded)."""
+        if self._alone is None:
+            self._alone = ModelAlone(Path(self.args.checkpoint_dir) / "text", self.threads)
+        return self._alone
 
 
 class Session:
@@ -268,17 +277,20 @@ async def concurrent(b: Bench, n: int) -> dict:
     args = b.args
     sessions = await open_sessions(b, n)
     warmer = (await open_sessions(b, 1))[0] if args.pretraced else None
-    results, cpu, traces, timed = [], {"server": 0.0, "browsers": 0.0}, 0, []
+    results, cpu, traces, alone = [], {"server": 0.0, "browsers": 0.0}, 0, {"cpu_s": 0.0, "wall_s": 0.0}
     for r in range(args.rounds):
         batch = [b.texts.new(f"n{n}r{r}s{i:02d}", args.bytes) for i in range(n)]
         if warmer:  # --pretraced: the server's trace store already holds every text of the round
             for marker, text in batch:
                 await warmer.box.fill(text)
                 await warmer.press(marker)
+        before = [b.alone().trace(t) for _, t in batch]  # the reference, around the round
         got, used, traced = await timed_round(b, sessions, batch)
+        after = [b.alone().trace(t) for _, t in batch]
+        for k in alone:
+            alone[k] += sum(x[k] + y[k] for x, y in zip(before, after)) / 2
         results += got
         traces += traced
-        timed += [t for _, t in batch]
         for k in cpu:
             cpu[k] += used[k]
     memory = memory_mib(b.pid)  # with the N sessions still open
@@ -288,7 +300,11 @@ async def concurrent(b: Bench, n: int) -> dict:
             "server_cpu_s": round(cpu["server"], 3), "browser_cpu_s": round(cpu["browsers"], 3),
             "server_cpu_per_paste_s": round(cpu["server"] / len(results), 3),
             "browser_cpu_per_paste_s": round(cpu["browsers"] / len(results), 3),
-            **memory, "results": results, "_texts": timed}
+            # the model alone on the same texts, per text (the mean of its traces before and after each round)
+            "trace_cpu_per_text_s": round(alone["cpu_s"] / len(results), 3),
+            "trace_wall_per_text_s": round(alone["wall_s"] / len(results), 3),
+            "server_cpu_over_trace_cpu": round(cpu["server"] / alone["cpu_s"], 2) if alone["cpu_s"] else None,
+            **memory, "results": results}
 
 
 async def same_text(b: Bench, n: int) -> dict:
@@ -377,58 +393,48 @@ async def run(args) -> dict:
                 out["responsiveness"] = await responsiveness(b)
             await b.browser.close()
         out["memory_at_end"] = memory_mib(pid)
-        out["server_threads"] = b.threads
+        out["server_threads"] = out["trace_threads"] = b.threads
+    add_trace_cpu(out, b)
     return out
 
 
 # --- the model alone, in this process ----------------------------------------------------------------
-def trace_cpu(checkpoint: Path, texts: list[str], threads: int | None) -> dict:
-    """{text: {cpu_s, wall_s, passes}}: the model tracing each text alone in this process, as the server does
-    (app.state._trace_in_turns), with the server's torch thread count."""
-    import torch
-    from app.fair_lock import FairLock
-    from app.state import _trace_in_turns
-    from model.trace import BLOCKS_PER_PASS, encode_for
+class ModelAlone:
+    """The text model in this process, tracing as the server does (app.state._trace_in_turns) with the server's
+    torch thread count: the reference a paste's server CPU is held against."""
 
-    if threads:
-        torch.set_num_threads(threads)
-    model = loading.load_model(str(checkpoint))
-    step = BLOCKS_PER_PASS * model.config.block_size
+    def __init__(self, checkpoint: Path, threads: int | None):
+        import torch
+        from app.fair_lock import FairLock
+        from app.state import _trace_in_turns
+        from model.trace import BLOCKS_PER_PASS, encode_for
 
-    def one(text):
-        return _trace_in_turns(model, FairLock(), text, None, lambda done, total: None, None)
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = loading.load_model(str(checkpoint))
+        self.lock, self.run, self.encode = FairLock(), _trace_in_turns, encode_for
+        self.step = BLOCKS_PER_PASS * self.model.config.block_size
+        self.trace("warm-up " * 60)
 
-    one(texts[0][:500])  # warm-up
-    out = {}
-    for text in dict.fromkeys(texts):
+    def trace(self, text: str) -> dict:
+        """{cpu_s, wall_s, passes} of one trace of text."""
         cpu, wall = time.process_time(), time.perf_counter()
-        one(text)
-        out[text] = {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall,
-                     "passes": math.ceil(len(encode_for(model, text)) / step)}
-    return out
+        self.run(self.model, self.lock, text, None, lambda done, total: None, None)
+        return {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall,
+                "passes": math.ceil(len(self.encode(self.model, text)) / self.step)}
 
 
-def add_trace_cpu(out: dict, args) -> None:
-    """Trace the timed texts here and put each row's trace CPU (and the server / trace ratio) next to it."""
-    rows = out["concurrent"]
+def add_trace_cpu(out: dict, b: "Bench") -> None:
+    """Trace the same-text test's texts here (the server closed) and put each part's trace CPU next to it."""
     same = out.get("same_text")
-    parts = [x[part] for x in same["repeats"] for part in ("solo", "same", "solo_after")] if same else []
-    texts = [t for row in rows for t in row["_texts"]] + [part["_text"] for part in parts]
-    if not texts:
+    if not same:
         return
-    traced = trace_cpu(Path(args.checkpoint_dir) / "text", texts, out.get("server_threads"))
-    out["trace_threads"] = out.get("server_threads")
-    for row in rows:
-        own = [traced[t] for t in row.pop("_texts")]
-        total = sum(x["cpu_s"] for x in own)
-        row["trace_cpu_per_text_s"] = round(total / len(own), 3)
-        row["trace_wall_per_text_s"] = round(sum(x["wall_s"] for x in own) / len(own), 3)
-        row["server_cpu_over_trace_cpu"] = round(row["server_cpu_s"] / total, 2) if total else None
-    for part in parts:
-        t = traced[part.pop("_text")]
-        part["trace_cpu_s"], part["passes_per_trace"] = round(t["cpu_s"], 3), t["passes"]
-        part["model_passes"] = part["traces"] * part["passes_per_trace"]
-    for x in same["repeats"] if same else []:
+    out["trace_threads"] = b.threads
+    for x in same["repeats"]:
+        for part in (x["solo"], x["same"], x["solo_after"]):
+            t = b.alone().trace(part.pop("_text"))
+            part["trace_cpu_s"], part["passes_per_trace"] = round(t["cpu_s"], 3), t["passes"]
+            part["model_passes"] = part["traces"] * part["passes_per_trace"]
         for solo in (x["solo"], x["solo_after"]):
             solo["server_cpu_over_trace_cpu"] = round(solo["server_cpu_s"] / solo["trace_cpu_s"], 2) \
                 if solo["trace_cpu_s"] else None
@@ -455,8 +461,9 @@ def print_table(rows: list[dict]) -> None:
               f"{fmt(row['server_cpu_per_paste_s'], '.3f'):>11}{fmt(row.get('trace_cpu_per_text_s'), '.3f'):>10}"
               f"{fmt(row.get('server_cpu_over_trace_cpu')):>6}{fmt(row['browser_cpu_per_paste_s']):>9}")
     print("(server CPU: CPU seconds per paste of the streamlit process, key press to run ended; trace CPU: the model"
-          "\n alone tracing the same texts in this process, per text; ratio: server CPU / trace CPU; browsers: CPU s"
-          "\n per paste of all chromium processes; traces: model traces the server started for the timed texts)"
+          "\n alone tracing the same texts in this process just before and after each round, per text; ratio: server"
+          "\n CPU / trace CPU; browsers: CPU s per paste of all chromium processes; traces: model traces the server"
+          "\n started for the timed texts)"
           + ("  [pretraced]" if any(r["pretraced"] for r in rows) else ""))
 
 
@@ -538,7 +545,6 @@ def main():
         parser.error("--same-repeats must be at least 1")
 
     out = asyncio.run(run(args))
-    add_trace_cpu(out, args)
     if out["concurrent"]:
         print_table(out["concurrent"])
     if "same_text" in out:

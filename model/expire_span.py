@@ -247,23 +247,96 @@ class Layer(nn.Module):
             out = self.norm2(h2 + self.ff(h2))
         keep_projected = None if self.training else projected
         if rule is None:
-            new_memory, dropped, seen = update_memory(raw, key_position, spans, t0, self.cfg, keep_projected,
-                                                      span_limit, n_cached=memory.position.shape[1])
+            update = plan_cache(raw, key_position, spans, t0, self.cfg, keep_projected, span_limit,
+                                n_cached=memory.position.shape[1])
         else:
             score = None
             if rule.needs_scores:  # 15.3: what each entry has received, this block's queries included
                 score = torch.cat([memory.score, memory.score.new_zeros(B, T)], dim=1) + received(weights).float()
-            new_memory, dropped, seen = update_memory_by_rule(raw, key_position, rule, keep_projected, score,
-                                                              n_cached=memory.position.shape[1])
-        details = LayerDetails(spans, key_position, dropped, seen, weights if want_attention else None)
-        return out, new_memory, span_loss, details
+            update = CacheCut(*update_memory_by_rule(raw, key_position, rule, keep_projected, score,
+                                                     n_cached=memory.position.shape[1]))
+        # dropped and seen are filled in when the update is finished (ExpireSpanLM.forward)
+        details = LayerDetails(spans, key_position, [], [], weights if want_attention else None)
+        return out, update, span_loss, details
 
 
-def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, projected=None, span_limit=None,
-                  n_cached=None):
-    """The cache after a pass (section 7): the cache (kv_in's first n_cached columns, by default all but
-    the last M) and the pass's tokens, taken M at a time. Returns it, the positions dropped after each
-    M-block of the pass, and the memories each M-block's queries saw.
+@dataclass
+class CacheUpdate:
+    """A layer's cache after a pass, decided on the device but not yet cut (section 7): the cut needs to know how
+    many memories went, and on a GPU reading that number makes the host wait for the device. So every layer
+    decides first and ExpireSpanLM.forward reads all their numbers in one copy (`read_counts`), then each
+    layer's `finish` cuts its cache (one wait a pass instead of one per layer and M-block)."""
+    kv_in: torch.Tensor                 # B x S x H, the cache and the pass's tokens
+    key_position: torch.Tensor          # B x S
+    projected: tuple | None             # keys, values and spans of kv_in (evaluation), else None
+    starts: list[int]                   # first column of each M-block of the pass
+    n_drop: list                        # per M-block: how many went after it, an int, or a 0-d tensor on the device
+    drops: list                         # per M-block: B x end bool, True where a memory went after it (Expire-Span);
+                                        # None where the oldest n_drop columns went (the baseline)
+    held: torch.Tensor | None = None    # B x S, the columns still held (Expire-Span)
+
+    def on_device(self) -> list[torch.Tensor]:
+        return [n for n in self.n_drop if isinstance(n, torch.Tensor)]
+
+    def finish(self, counts: list[int]) -> tuple[LayerMemory, list[torch.Tensor], list[int]]:
+        """The cut cache, the positions dropped after each M-block (B x D each) and the memories each M-block's
+        queries saw, given the on-device counts read on the host (in the order of on_device)."""
+        counts = iter(counts)
+        n_drop = [next(counts) if isinstance(n, torch.Tensor) else n for n in self.n_drop]
+        B, S = self.key_position.shape
+        dropped, seen, gone = [], [], 0
+        for start, n, drop in zip(self.starts, n_drop, self.drops, strict=True):
+            seen.append(start - gone)
+            if drop is None or n == 0:  # the oldest columns still held (or none)
+                dropped.append(self.key_position[:, gone:gone + n])
+            else:  # drop's n columns per row, in order, without a bool-mask index (a host sync on a GPU): a
+                # stable sort puts the True columns first, in their order
+                cols = torch.argsort((~drop).to(torch.uint8), dim=1, stable=True)[:, :n]
+                dropped.append(self.key_position[:, :drop.shape[1]].gather(1, cols))
+            gone += n
+        N = S - gone
+        if self.held is None or gone == 0:
+            def keep(t):
+                return None if t is None else t.detach()[:, gone:]
+        else:
+            # Row-major flat indices (batch row b's entries start at b * S), so one index_select keeps whole rows;
+            # their number, B * N, is known on the host, so nonzero_static needs no host sync (nonzero does).
+            keep_flat = torch.nonzero_static(self.held.view(-1), size=B * N).squeeze(1)
+
+            def keep(t):
+                return None if t is None else t.detach().flatten(0, 1).index_select(0, keep_flat).view(
+                    B, N, *t.shape[2:])
+        projected = None if self.projected is None else tuple(keep(t) for t in self.projected)
+        return LayerMemory(keep(self.kv_in), keep(self.key_position), projected), dropped, seen
+
+
+@dataclass
+class CacheCut:
+    """A layer's cache already cut on the host (a memory policy's rule, 15.2), in CacheUpdate's terms."""
+    memory: LayerMemory
+    dropped: list[torch.Tensor]
+    seen: list[int]
+
+    def on_device(self) -> list[torch.Tensor]:
+        return []
+
+    def finish(self, counts: list[int]) -> tuple[LayerMemory, list[torch.Tensor], list[int]]:
+        return self.memory, self.dropped, self.seen
+
+
+def read_counts(updates: list[CacheUpdate]) -> list[list[int]]:
+    """Every update's on-device counts, read on the host in one copy (none when all are known there)."""
+    wanted = [update.on_device() for update in updates]
+    flat = [n for counts in wanted for n in counts]
+    values = iter(torch.stack(flat).tolist() if flat else [])
+    return [[next(values) for _ in counts] for counts in wanted]
+
+
+def plan_cache(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, projected=None, span_limit=None,
+               n_cached=None) -> CacheUpdate:
+    """What leaves the cache after a pass (section 7), decided without reading anything back from the device:
+    the cache (kv_in's first n_cached columns, by default all but the last M) and the pass's tokens, taken M at
+    a time. CacheUpdate.finish then cuts it.
 
     kv_in: the raw layer inputs (1.2). Expire-Span: memory i may go once s_i + R - T <= 0 with
     s_i = e_i - counter_i (un-noised spans) and T the M-block's real length (7.1, 14.5); the last M entries
@@ -277,50 +350,39 @@ def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, project
     B, S = key_position.shape
     M = cfg.block_size
     n_cached = max(S - M, 0) if n_cached is None else n_cached
-    held = None  # B x S: the columns still held, once a drop is not just the oldest columns
-    gone = 0     # columns dropped so far, the same number in every row
-    dropped, seen = [], []
-    for start in range(n_cached, S, M):
+    starts = list(range(n_cached, S, M))
+    update = CacheUpdate(kv_in, key_position, projected, starts, [], [])
+    if not cfg.expire_span:  # the oldest beyond the nearest L go: always the first columns still held
+        gone = 0
+        for start in starts:
+            n = max(min(start + M, S) - gone - (span_limit or cfg.max_span), 0)
+            update.n_drop.append(n)
+            update.drops.append(None)
+            gone += n
+        return update
+    held = update.held = torch.ones(B, S, dtype=torch.bool, device=key_position.device)
+    for start in starts:
         end = min(start + M, S)
-        seen.append(start - gone)
-        if not cfg.expire_span:  # the oldest beyond the nearest L go: always the first columns still held
-            n_drop = max(end - gone - (span_limit or cfg.max_span), 0)
-            dropped.append(key_position[:, gone:gone + n_drop])
-            gone += n_drop
-            continue
         counter = t0 + (start - n_cached) - key_position[:, :end]
         # 7.1 with this M-block's real length T = end - start (shorter than M for a last, partial block):
         # the next query is T after this block's first, so mask 0 there means s_i + R - T <= 0
         droppable = (spans[:, :end].detach() - counter + cfg.ramp - (end - start)) <= 0
         droppable[:, max(end - M, 0):] = False
-        if held is not None:
-            droppable &= held[:, :end]
-        n_drop = int(droppable.sum(dim=1).min()) // M * M
-        if n_drop == 0:
-            dropped.append(key_position[:, :0])
-            continue
-        drop = droppable & (droppable.cumsum(dim=1) <= n_drop)  # the oldest n_drop droppable ones
-        # drop's n_drop columns per row, in order, without a bool-mask index (a host sync on a GPU): a stable
-        # sort puts the True columns first, in their order
-        cols = torch.argsort((~drop).to(torch.uint8), dim=1, stable=True)[:, :n_drop]
-        dropped.append(key_position[:, :end].gather(1, cols))
-        if held is None:
-            held = torch.ones(B, S, dtype=torch.bool, device=key_position.device)
+        droppable &= held[:, :end]
+        n = droppable.sum(dim=1).min() // M * M  # on the device: 0 drops nothing below
+        drop = droppable & (droppable.cumsum(dim=1) <= n)  # the oldest n droppable ones
         held[:, :end] &= ~drop
-        gone += n_drop
-    N = S - gone
-    if held is None:
-        def keep(t):
-            return None if t is None else t.detach()[:, gone:]
-    else:
-        # Row-major flat indices (batch row b's entries start at b * S), so one index_select keeps whole rows;
-        # their number, B * N, is known on the host, so nonzero_static needs no host sync (nonzero does).
-        keep_flat = torch.nonzero_static(held.view(-1), size=B * N).squeeze(1)
+        update.n_drop.append(n)
+        update.drops.append(drop)
+    return update
 
-        def keep(t):
-            return None if t is None else t.detach().flatten(0, 1).index_select(0, keep_flat).view(B, N, *t.shape[2:])
-    projected = None if projected is None else tuple(keep(t) for t in projected)
-    return LayerMemory(keep(kv_in), keep(key_position), projected), dropped, seen
+
+def update_memory(kv_in, key_position, spans, t0, cfg: ExpireSpanConfig, projected=None, span_limit=None,
+                  n_cached=None) -> tuple[LayerMemory, list[torch.Tensor], list[int]]:
+    """plan_cache and its finish in one call (one read from the device): the cut cache, the positions dropped
+    after each M-block and the memories each M-block's queries saw."""
+    update = plan_cache(kv_in, key_position, spans, t0, cfg, projected, span_limit, n_cached)
+    return update.finish(read_counts([update])[0])
 
 
 def ends_before(position: torch.Tensor, t0: int, M: int) -> bool:
@@ -357,9 +419,9 @@ def rule_memory(memory: LayerMemory, rule: Rule) -> LayerMemory:
 
 
 def update_memory_by_rule(kv_in, key_position, rule: Rule, projected=None, score=None, n_cached=None):
-    """The cache after one block under a memory policy (15.2), in place of update_memory (section 7): the
+    """The cache after one block under a memory policy (15.2), in place of plan_cache (section 7): the
     rule keeps at most its budget of the cache and the block together; the rest go now, so no later query
-    sees them. Returns what update_memory returns, for the one block. Caches are detached (1.3)."""
+    sees them. Returns what CacheUpdate.finish returns, for the one block. Caches are detached (1.3)."""
     B = key_position.shape[0]
     keep = rule.keep(key_position, score)
     dropped = [key_position[~keep].view(B, -1)]
@@ -416,7 +478,7 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         """Run one block (B x T, T <= M) and return log-probabilities and the next memory.
 
         In evaluation T may exceed M: the pass then gives the outputs, the caches and the drops of
-        T / M passes of one block each (update_memory) with fewer, larger operations.
+        T / M passes of one block each (plan_cache) with fewer, larger operations.
 
         targets: B x T token ids to predict, -1 where there is none (ignored in the loss).
         span_limit: inference only, a maximum span below L (spans are clipped at it; without expiry the
@@ -437,15 +499,19 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         if cfg.expire_span and cfg.span_noise and self.training:
             span_cap = float(torch.rand(())) * cfg.max_span  # 6.1: one draw per block, all layers
         h = self.embed(idx)
-        new_layers, details, span_losses = [], [], []
+        updates, details, span_losses = [], [], []
         for i, layer in enumerate(self.layers):
-            h, layer_memory, span_loss, info = layer(
+            h, update, span_loss, info = layer(
                 h, memory.layers[i], memory.t0, self.key_pe, span_cap, attention_layer == i, span_limit,
                 None if rules is None else rules[i])
-            new_layers.append(layer_memory)
+            updates.append(update)
             details.append(info)
             if span_loss is not None:
                 span_losses.append(span_loss)
+        new_layers = []
+        for update, info, counts in zip(updates, details, read_counts(updates), strict=True):  # one read, 7.3
+            layer_memory, info.dropped, info.seen = update.finish(counts)
+            new_layers.append(layer_memory)
         log_probs = F.log_softmax(self.head(self.final_norm(h)), dim=-1)
         loss = None
         if targets is not None:

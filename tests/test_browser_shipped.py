@@ -89,9 +89,25 @@ MOVING = """() => document.querySelector('[data-testid=stApp]')?.getAttribute('d
     || a.effect.target.tagName))"""
 
 
+def watch_while_running(page, done) -> tuple[set, int]:
+    """Sample what animates in the page every 0.1 s while a script run lasts, until done() holds: (what moved,
+    samples taken while the script ran)."""
+    moving, samples = set(), 0
+    for _ in range(300):
+        page.wait_for_timeout(100)
+        found = page.evaluate(MOVING)
+        if found is None and done():
+            break
+        if found is not None:
+            samples += 1
+            moving.update(found)
+    return moving, samples
+
+
 def test_the_page_keeps_still_while_the_model_traces(page):
     """On a small server the browser often shares the model's cores: while a long paste is traced, nothing in the
-    page may repaint every frame (a fade, a shimmer, an expander's border), which would take CPU from the trace."""
+    page may repaint every frame (a fade, a shimmer, an expander's border, a spinner), which would take CPU from
+    the trace. The same while "Find them" runs the model again."""
     page.goto(page.url.split("/?")[0], wait_until="domcontentloaded")
     page.wait_for_selector(".es-longest", timeout=120_000)
     page.get_by_text("Type or paste", exact=True).click()
@@ -100,18 +116,15 @@ def test_the_page_keeps_still_while_the_model_traces(page):
         first = f"Long paste {n}."  # the strips show the first 2,048 bytes
         box.fill(first + "\n\n" + (STORY + "\n\n") * 30)
         box.press("Control+Enter")
-        moving, samples = set(), 0
-        for _ in range(300):
-            page.wait_for_timeout(100)
-            found = page.evaluate(MOVING)
-            if found is None and page.locator(".es-strips", has_text=first).count():
-                break
-            if found is not None:
-                samples += 1
-                moving.update(found)
+        moving, samples = watch_while_running(page, lambda: page.locator(".es-strips", has_text=first).count())
         assert samples >= 10, "the trace ended too soon to watch the page"
         assert page.locator("[data-testid=stProgress]").count() == 0  # the progress bar is gone with the trace
         assert not moving, f"animated while the model traced: {sorted(moving)}"
+    page.get_by_role("button", name="Find them").click()
+    moving, samples = watch_while_running(page, lambda: page.locator(".es-rises").count())
+    assert samples >= 10, "the second trace ended too soon to watch the page"
+    assert page.get_by_text("Measuring: the model runs again").count() == 0  # the note is gone with the trace
+    assert not moving, f"animated while the model traced again: {sorted(moving)}"
 
 
 def test_memory_policies_page_with_the_shipped_model(page):

@@ -5,7 +5,8 @@ import numpy as np
 import torch
 
 from conftest import ROOT, tiny_model
-from model import trace
+from model import ExpireSpanConfig, trace
+from model.expire_span import plan_cache, read_counts
 from model.trace import BLOCKS_PER_PASS
 
 spec = importlib.util.spec_from_file_location("bench_syncs", ROOT / "bench" / "syncs.py")
@@ -62,9 +63,10 @@ def test_a_traced_tiny_model_syncs_and_is_unchanged():
         assert all(site.startswith("model/") for site, _ in counter.by_site)
         for name in ("tokens", "spans", "dropped_at", "cache_size", "bits", "predictions"):
             np.testing.assert_array_equal(getattr(plain, name), getattr(counted, name), err_msg=name)
-        # per pass: the tokens up, one copy of the record back, and (Expire-Span) each layer's drop count per block
+        # per pass: the tokens up, one copy of the record back, and (Expire-Span) one read of every layer's drop
+        # counts (model.expire_span.read_counts)
         passes = -(-len(data) // (model.config.block_size * BLOCKS_PER_PASS))
-        per_pass = 2 + (model.config.n_layers * BLOCKS_PER_PASS if expire_span else 0)
+        per_pass = 2 + (1 if expire_span else 0)
         assert counter.total <= passes * per_pass, counter.by_site
 
 
@@ -80,3 +82,21 @@ def test_empty_copies_are_not_syncs():
     with SyncCounter(under=ROOT / "tests") as counter:
         x[:0].cpu().numpy(), x[:0].tolist()
     assert counter.total == 0
+
+
+def test_the_drop_rule_decides_on_the_device_and_every_layer_is_read_at_once():
+    cfg = ExpireSpanConfig(vocab_size=10, n_layers=1, d_model=8, n_heads=1, d_ff=8, block_size=4, max_span=100, ramp=2)
+    t0, S = 16, 24  # 16 cached memories and a pass of two M-blocks
+    position = torch.arange(t0 - 16, t0 + 8).expand(2, S)
+    spans = torch.full((2, S), 50.0)
+    spans[:, :9] = 0.0  # 9 droppable in each row after the first M-block: 8 go (7.3)
+    hidden = torch.randn(2, S, 8)
+    with SyncCounter() as counter:
+        updates = [plan_cache(hidden, position, spans, t0, cfg, n_cached=16) for _ in range(3)]  # three layers
+    assert counter.total == 0  # nothing read back while the layers decide
+    with SyncCounter() as counter:
+        counts = read_counts(updates)
+    assert counter.total == 1 and counts == [[8, 0]] * 3
+    memory, dropped, seen = updates[0].finish(counts[0])
+    assert seen == [16, 12] and [d.shape for d in dropped] == [(2, 8), (2, 0)]
+    assert dropped[0][0].tolist() == list(range(8)) and memory.position[0].tolist() == list(range(8, 24))

@@ -20,7 +20,7 @@ from ..policies import BUDGETED, Policy, default_budget
 LN2 = math.log(2)
 MAX_ATTENTION_TOKENS = 4096  # a dense tokens x tokens matrix beyond this is too big to hand around
 # M-blocks run in one pass of the model: the results are those of one pass per block (see the model's
-# update_memory). Two per pass halve the many small operations around the multiplies (bench/README.md).
+# plan_cache). Two per pass halve the many small operations around the multiplies (bench/README.md).
 BLOCKS_PER_PASS = 2
 
 
