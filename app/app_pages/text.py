@@ -133,17 +133,12 @@ def where_memory_mattered():
     if not (state.has_trace(source, text, cut=4) or st.session_state.get("measure_mattered")):
         st.button("Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")
         return  # a click reruns this panel; the button's value is then True, and the answer takes its place
-    # A still note, not a spinner: a spinner's animation kept the browser busy on the server's cores while the model
-    # ran (bench/README.md, "App speed"); the trace's own progress bar appears after a second.
-    note = st.empty()
-    note.caption("Measuring: the model runs again with its memory cut to a quarter...")
     try:
-        cut = state.run_trace(source, text, cut=4)
+        with state.still_note("Measuring: the model runs again with its memory cut to a quarter..."):
+            cut = state.run_trace(source, text, cut=4)  # its progress bar appears after a second
     except (ExpireSpanError, ValueError) as e:
         st.warning(f"Cannot cut the memory of this model: {e}")
         return
-    finally:
-        note.empty()
     rows = kept.word_rises(tr, cut, words)
     if rows:
         ui.html_block(kept.rises_table_html(rows, kept.RISE_COLUMNS, font_size=presenter.font_size() - 1))
