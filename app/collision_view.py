@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 
+from model.errors import InputError
 from model.tasks import collision
 
 QUADRANTS = {1: "top left", 2: "top right", 3: "bottom left", 4: "bottom right"}
@@ -33,39 +34,42 @@ def md_escape(text) -> str:
 
 
 def parse_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_tokens: int = MAX_UPLOAD_TOKENS):
-    """An uploaded collision sequence, or a ValueError with a one-line reason: too many bytes (checked before
+    """An uploaded collision sequence, or an InputError with a one-line reason: too many bytes (checked before
     parsing), not JSON, nested too deeply, config values of the wrong type, or too many tokens (before tracing)."""
     if len(data) > max_bytes:
-        raise ValueError(f"the file has {len(data):,} bytes; uploads are limited to {max_bytes:,} bytes "
+        raise InputError(f"the file has {len(data):,} bytes; uploads are limited to {max_bytes:,} bytes "
                          f"(about {max_tokens // 8:,} frames)")
     try:
         d = json.loads(data)
     except RecursionError:
-        raise ValueError("it is nested too deeply to be a collision sequence") from None
+        raise InputError("it is nested too deeply to be a collision sequence") from None
     except UnicodeDecodeError:
-        raise ValueError("it is not UTF-8 text") from None
+        raise InputError("it is not UTF-8 text") from None
     except ValueError as e:  # JSONDecodeError, and integers of more digits than Python converts
         if "digits" in str(e):
-            raise ValueError("it holds a number of thousands of digits") from None
-        raise ValueError(f"not valid JSON: {str(e)[:120]}") from None
+            raise InputError("it holds a number of thousands of digits") from None
+        raise InputError(f"not valid JSON: {str(e)[:120]}") from None
     if isinstance(d, dict) and isinstance(d.get("config"), dict):
         for name in _INT_FIELDS:
             value = d["config"].get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError(f"bad config: {name} must be a whole number (got {str(value)[:40]})")
+                raise InputError(f"bad config: {name} must be a whole number (got {str(value)[:40]})")
         for name, value in d["config"].items():
             if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"bad config: {str(name)[:40]} must be a finite number")
+                raise InputError(f"bad config: {str(name)[:40]} must be a finite number")
         if isinstance(d.get("positions"), list) and len(d["positions"]) > collision.MAX_FRAMES:
-            raise ValueError(f"positions must have at most {collision.MAX_FRAMES:,} frames")
+            raise InputError(f"positions must have at most {collision.MAX_FRAMES:,} frames")
     try:
         seq = collision.from_json(d)
     except RecursionError:
-        raise ValueError("it is nested too deeply to be a collision sequence") from None
+        raise InputError("it is nested too deeply to be a collision sequence") from None
     except (TypeError, IndexError, OverflowError) as e:  # anything the task's own checks did not foresee
-        raise ValueError(f"it does not describe a collision sequence ({type(e).__name__})") from None
+        raise InputError(f"it does not describe a collision sequence ({type(e).__name__})") from None
+    except ValueError as e:  # the task's own checks: one line, the file's values quoted short
+        message = " ".join(str(e).split())
+        raise InputError(message if len(message) <= 200 else message[:197] + "...") from None
     if len(seq.tokens) > max_tokens:
-        raise ValueError(f"the sequence has {len(seq.tokens):,} tokens ({seq.n_frames:,} frames); the page traces "
+        raise InputError(f"the sequence has {len(seq.tokens):,} tokens ({seq.n_frames:,} frames); the page traces "
                          f"at most {max_tokens:,} tokens ({max_tokens // seq.frame_len:,} frames of this setting)")
     return seq
 

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from model.errors import InputError
+
 from .examples import EXAMPLES
 from .scales import SCALES
 
@@ -25,6 +27,7 @@ MAX_SLIDES = 100
 MAX_TEXT_BYTES = 50_000
 MAX_NOTE_CHARS = 2_000
 MAX_TITLE_CHARS = 200
+QUOTE_CHARS = 80  # a value from a file or link is quoted in a message up to this many characters
 
 # Text page views by stable id (decks and links name views by these; the labels may change).
 VIEW_IDS = {"kept": "What each layer kept", "heatmap": "Span heatmap", "bytes": "Text by span",
@@ -37,8 +40,18 @@ LEGACY_VIEWS = ["heatmap", "bytes", "step", "lifetimes", "in-use", "classes", "b
 STRIP_MODES = ["every layer", "one layer", "mean over layers", "max over layers"]
 
 
-class DeckError(ValueError):
-    """A deck or slide that fails validation; the message names the field."""
+class DeckError(InputError):
+    """A deck or slide that fails validation; the message names the field and quotes at most QUOTE_CHARS of the
+    file's value (the page escapes it: app/guard.py)."""
+
+
+def quoted(value, limit: int = QUOTE_CHARS) -> str:
+    """A value taken from a file or a link, for a message: a number as it is, anything else quoted, cut to limit."""
+    if isinstance(value, (bool, int, float)) or value is None:
+        text = repr(value)
+        return text if len(text) <= limit else text[:limit] + "..."
+    text = value if isinstance(value, str) else type(value).__name__
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
 
 
 class Control(NamedTuple):
@@ -56,8 +69,10 @@ CONTROLS = [
     Control("scale", "sc", tuple(SCALES)), Control("strip_mode", "sm", tuple(STRIP_MODES)),
     Control("heat_value", "hv", ("predicted", "kept")), Control("window", "w", lo=0, hi=MAX_TEXT_BYTES),
     Control("life_start", "ls", lo=0, hi=MAX_TEXT_BYTES), Control("att_step", "at", lo=1, hi=4096),
-    Control("corridor_length", "cl", lo=1, hi=1_000_000), Control("corridor_seed", "cs", lo=0, hi=10_000),
-    Control("objects_frames", "of", lo=1, hi=1_000_000), Control("objects_seed", "os", lo=0, hi=10_000),
+    # the ranges of the controls themselves (a value they refuse would stop the page): the corridor page's
+    # slider (loading.CORRIDOR_CONFIG.max_length) and the object page's frames (its MAX_FRAMES)
+    Control("corridor_length", "cl", lo=1, hi=1_400), Control("corridor_seed", "cs", lo=0, hi=10_000),
+    Control("objects_frames", "of", lo=10, hi=10_000), Control("objects_seed", "os", lo=0, hi=10_000),
     Control("frame", "fr", lo=0, hi=1_000_000),
     Control("cmp_mode", "cm", ("Two layers", "Two checkpoints", "Expire-Span against its Transformer-XL baseline")),
     Control("cmp_example", "ce", tuple(EXAMPLES)), Control("cmp_layer_a", "ca", lo=0, hi=64),
@@ -110,13 +125,12 @@ def check_control(key: str, value, where: str):
     """A control's value if it is allowed, else DeckError naming `where`."""
     c = BY_KEY.get(key)
     if c is None:
-        raise DeckError(f"{where}: unknown control {key!r}; known: {', '.join(BY_KEY)}")
-    shown = value if isinstance(value, (int, float, bool)) or value is None else str(value)[:40]
+        raise DeckError(f"{where}: unknown control {quoted(key)}; known: {', '.join(BY_KEY)}")
     if c.options is not None:
         if not isinstance(value, str) or value not in c.options:
-            raise DeckError(f"{where}: must be one of {', '.join(map(repr, c.options))} (got {shown!r})")
+            raise DeckError(f"{where}: must be one of {', '.join(map(repr, c.options))} (got {quoted(value)})")
     elif isinstance(value, bool) or not isinstance(value, int) or not c.lo <= value <= c.hi:
-        raise DeckError(f"{where}: must be a whole number from {c.lo:,} to {c.hi:,} (got {shown!r})")
+        raise DeckError(f"{where}: must be a whole number from {c.lo:,} to {c.hi:,} (got {quoted(value)})")
     return value
 
 
@@ -142,17 +156,17 @@ def slide_from_dict(d, where: str = "slide") -> Slide:
         raise DeckError(f"{where}: must be an object with a page and controls")
     extra = set(d) - {"page", "controls", "checkpoint", "text", "note"}
     if extra:
-        raise DeckError(f"{where}: unknown field {sorted(extra)[0]!r}")
+        raise DeckError(f"{where}: unknown field {quoted(min(extra))}")
     page = d.get("page")
-    if page not in PAGES:
-        raise DeckError(f"{where}.page: must be one of {', '.join(PAGES)} (got {str(page)[:40]!r})")
+    if not isinstance(page, str) or page not in PAGES:
+        raise DeckError(f"{where}.page: must be one of {', '.join(PAGES)} (got {quoted(page)})")
     controls = d.get("controls", {})
     if not isinstance(controls, dict):
         raise DeckError(f"{where}.controls: must be an object of control names and values")
     checked = {}
     for key, value in controls.items():
         if key not in PAGE_CONTROLS[page]:
-            raise DeckError(f"{where}.controls: {str(key)[:40]!r} is not a control of the {page} page "
+            raise DeckError(f"{where}.controls: {quoted(key)} is not a control of the {page} page "
                             f"(its controls: {', '.join(PAGE_CONTROLS[page]) or 'none'})")
         checked[key] = check_control(key, value, f"{where}.controls.{key}")
     checkpoint = _text(d, "checkpoint", where, 200)
@@ -182,11 +196,11 @@ def load_deck(data: bytes | str) -> Deck:
         raise DeckError(f"format: not a deck (a deck's \"format\" is {FORMAT!r})")
     version = d.get("version")
     if version != VERSION:
-        raise DeckError(f"version: this app reads deck version {VERSION}, not {str(version)[:20]!r}; "
+        raise DeckError(f"version: this app reads deck version {VERSION}, not {quoted(version, 20)}; "
                         "open it with a newer Expire-Span Explorer")
     extra = set(d) - {"format", "version", "title", "slides"}
     if extra:
-        raise DeckError(f"unknown field {sorted(extra)[0]!r}")
+        raise DeckError(f"unknown field {quoted(min(extra))}")
     title = _text(d, "title", "", MAX_TITLE_CHARS, required=True)
     slides = d.get("slides")
     if not isinstance(slides, list) or not slides:

@@ -27,15 +27,18 @@ REPLICA = os.environ.get("EXPIRE_SPAN_REPLICA")  # set by deploy/run_local.sh: w
 if REPLICA and "_served_by" not in st.session_state:
     st.session_state["_served_by"] = REPLICA
     print(f"replica {REPLICA}: new session", file=sys.stderr, flush=True)
-ui.page_style()
-presenter.restore_from_url()
-page = st.navigation(list(PAGES.values()))
-goto = st.session_state.pop("_goto", None)
-if goto in PAGES and PAGES[goto].url_path != page.url_path:
-    st.switch_page(PAGES[goto])
-name = next(k for k, p in PAGES.items() if p.url_path == page.url_path)
-presenter.apply_pending(name, list(loading.list_checkpoints()))
-presenter.sidebar(name)
-presenter.write_url()
-presenter.notice()
-page.run()
+# The last resort for every page: a failure nothing else caught is one line in the page, its traceback in the
+# server's log (and client.showErrorDetails = "none" in .streamlit/config.toml behind it).
+with ui.failures("This page cannot be shown"):
+    ui.page_style()
+    presenter.restore_from_url()
+    page = st.navigation(list(PAGES.values()))
+    goto = st.session_state.pop("_goto", None)
+    if goto in PAGES and PAGES[goto].url_path != page.url_path:
+        st.switch_page(PAGES[goto])
+    name = next(k for k, p in PAGES.items() if p.url_path == page.url_path)
+    presenter.apply_pending(name, list(loading.list_checkpoints()))
+    presenter.sidebar(name)
+    presenter.write_url()
+    presenter.notice()
+    page.run()

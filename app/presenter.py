@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import decks
+from . import decks, guard
 from .decks import PAGE_CONTROLS, VIEW_IDS, VIEW_OF_LABEL, Deck, DeckError, Slide
 
 # The Text page's views in the order shown; the first is the default. Links and decks name them by id.
@@ -89,6 +89,9 @@ def _go(offset: int) -> None:
 
 def _add(page: str) -> None:
     d = deck()
+    if len(d.slides) >= decks.MAX_SLIDES:
+        st.session_state["_notice"] = f"A deck holds at most {decks.MAX_SLIDES} slides; this view was not added."
+        return
     st.session_state["_deck"] = Deck(d.title, d.slides + (current(page),))
     st.session_state["slide_at"] = len(d.slides)
 
@@ -110,9 +113,13 @@ def restore_from_url() -> None:
     if "_deck" in ss:
         return
     raw = st.query_params.get("bm", "")
-    slides = decks.decode_all(raw)
+    parts = [p for p in raw.split("~") if p]
+    slides = decks.decode_all("~".join(parts[:decks.MAX_SLIDES]))  # a link holds no more than a deck
     ss["_deck"] = Deck("Slides from a link", tuple(slides))
-    if raw and len(slides) < len([p for p in raw.split("~") if p]):
+    if len(parts) > decks.MAX_SLIDES:
+        ss["_notice"] = (f"This link carries {len(parts):,} slides; a deck holds at most {decks.MAX_SLIDES}, so "
+                         f"only the first {decks.MAX_SLIDES} were read.")
+    elif len(slides) < len(parts):
         ss["_notice"] = "Part of this link could not be read, so it was left out."
     at = decks.parse_index(st.query_params.get("at", ""), len(slides))
     if slides and at is not None:
@@ -122,10 +129,15 @@ def restore_from_url() -> None:
 
 
 def write_url() -> None:
+    """The deck's slides into the URL; without slides, none (a refused link is not written back)."""
     slides = deck().slides
     if slides:
         st.query_params["bm"] = decks.encode_all(slides)
         st.query_params["at"] = str(st.session_state.get("slide_at", 0))
+    else:
+        for name in ("bm", "at"):
+            if name in st.query_params:
+                del st.query_params[name]
 
 
 def notice() -> None:
@@ -171,11 +183,10 @@ def deck_files(page: str) -> None:
         st.button("Clear slides", key="deck_clear", on_click=lambda: st.session_state.update(_deck=Deck()))
     upload = st.file_uploader("Open a deck file", type=["json"], key="deck_upload")
     if upload is not None and st.session_state.get("_deck_opened") != upload.file_id:
-        try:
+        opened = None
+        with guard.failures("This deck cannot be opened"):  # one escaped line: the file's values are quoted short
             opened = decks.load_deck(upload.getvalue())
-        except DeckError as e:
-            st.error(f"This deck cannot be opened: {e}")
-        else:
+        if opened is not None:
             st.session_state["_deck_opened"] = upload.file_id
             _open(opened)
             st.rerun()
@@ -183,11 +194,11 @@ def deck_files(page: str) -> None:
     if shipped:
         name = st.selectbox("Or a shipped deck", shipped, key="deck_shipped")
         if st.button("Open it", key="deck_open_shipped"):
-            try:
-                _open(decks.load_deck((DECKS_DIR / name).read_bytes()))
-            except DeckError as e:
-                st.error(f"This deck cannot be opened: {e}")
-            else:
+            opened = None
+            with guard.failures("This deck cannot be opened"):
+                opened = decks.load_deck((DECKS_DIR / name).read_bytes())
+            if opened is not None:
+                _open(opened)
                 st.rerun()
 
 

@@ -12,6 +12,7 @@ from . import loading, presenter
 from .collision_view import md_escape
 from .examples import EXAMPLES, example_text
 from .export import figure_html, trace_csv, trace_json, view_html
+from .guard import failures  # noqa: F401  (the pages' one way to fail: ui.failures)
 from .state import model_and_lock
 
 HUB_OPTION = "Hugging Face Hub repo id..."

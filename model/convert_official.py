@@ -21,9 +21,13 @@ import torch
 
 from .config import ExpireSpanConfig
 from .errors import CheckpointError, ConfigError, ExpireSpanError, InputError
+from .files import check_folder, check_target, write_atomic
 from .jsonfile import read_small_json
 
 VOCAB_FILE = "vocab.json"
+# Files of a checkpoint made from a training run (model.card) that a converted model does not have: removed when
+# converting into such a folder, so nothing beside the new weights describes the old model.
+STALE_FILES = ("metadata.json", "run_config.json")
 EOS, UNK = "<eos>", "<unk>"
 
 # Flags that set the model: flag -> (config field, type). Booleans take no value.
@@ -304,11 +308,16 @@ def convert(checkpoint: Path, args: str, data: Path, out: Path) -> Path:
     except RuntimeError as e:
         raise CheckpointError(f"the weights do not fit the flags: {str(e).splitlines()[0]}") from None
     out = Path(out)
+    digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
+    check_folder(out)  # a link, device or FIFO in the way is refused before anything is written
+    for name in ("config.json", "model.safetensors", "vocab.json", "README.md", *STALE_FILES):
+        check_target(out / name)
     out.mkdir(parents=True, exist_ok=True)
+    for name in STALE_FILES:  # an earlier checkpoint's: they would describe another model
+        (out / name).unlink(missing_ok=True)
     model.byte_vocab = ByteVocab(tuple(tokens), extra["data_eos"])
     model.save_pretrained(out)  # writes vocab.json beside the weights
-    digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
-    (out / "README.md").write_text(card(Path(checkpoint), digest, args, raw.get("epoch"), cfg, extra["data_eos"]))
+    write_atomic(out / "README.md", card(Path(checkpoint), digest, args, raw.get("epoch"), cfg, extra["data_eos"]))
     return out
 
 

@@ -15,3 +15,7 @@ class InputError(ExpireSpanError, ValueError):
 
 class CheckpointError(ExpireSpanError, OSError):
     """A checkpoint that cannot be found or loaded safely."""
+
+
+class OutputError(ExpireSpanError, OSError):
+    """A place to write that is refused (it exists and is not a regular file) or cannot be written."""

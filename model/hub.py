@@ -24,6 +24,7 @@ from huggingface_hub.errors import (
 
 from .convert_official import read_vocab
 from .errors import CheckpointError, ConfigError
+from .files import check_folder, check_target
 from .jsonfile import read_small_json
 
 CONFIG_FILE = "config.json"
@@ -33,6 +34,8 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 MAX_CONFIG_BYTES = 1 << 20        # a config.json is a few hundred bytes
 MAX_HEADER_BYTES = 100 << 20      # safetensors' own limit for the JSON header
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+FLOAT_DTYPES = {"F64", "F32", "F16", "BF16"}  # weights are floating point: integer or bool data is refused
+SAVED_FILES = (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE, "README.md")  # what save_pretrained may write
 
 
 def _download(repo_id: str, filename: str, revision: str | None, cache_dir) -> str:
@@ -184,6 +187,7 @@ def check_weights_header(cls, config, header: dict, label: str) -> None:
     missing = sorted(set(expected) - set(header))
     extra = sorted(set(header) - set(expected))
     wrong = [k for k in expected if k in header and header[k][1] != expected[k]]
+    not_float = [k for k in expected if k in header and header[k][0] not in FLOAT_DTYPES]
     problems = []
     if missing:
         problems.append(f"{len(missing)} missing tensor(s), e.g. {missing[0]}")
@@ -193,6 +197,10 @@ def check_weights_header(cls, config, header: dict, label: str) -> None:
         k = wrong[0]
         problems.append(f"{len(wrong)} tensor(s) of the wrong shape, e.g. {k} is {list(header[k][1])}, "
                         f"the config implies {list(expected[k])}")
+    if not_float:
+        k = not_float[0]
+        problems.append(f"{len(not_float)} tensor(s) not floating point, e.g. {k} is {header[k][0]} (weights are "
+                        f"F32, F16, BF16 or F64)")
     if problems:
         raise CheckpointError(f"{label}/{WEIGHTS_FILE} does not match {CONFIG_FILE}: " + "; ".join(problems))
     need = sum(4 * _numel(shape) for shape in expected.values())
@@ -213,6 +221,15 @@ class SafetensorsHubMixin(PyTorchModelHubMixin):
     """save_pretrained / push_to_hub from huggingface_hub; a strict, safetensors-only from_pretrained."""
 
     byte_vocab = None  # a converted model's ByteVocab (vocab.json), else None
+
+    def save_pretrained(self, save_directory, **kwargs):
+        """huggingface_hub's save_pretrained, refused (OutputError, nothing written) when the folder, or a file it
+        writes there, exists and is not a real folder or a regular file (os.lstat: never through a link)."""
+        folder = Path(save_directory)
+        check_folder(folder)
+        for name in SAVED_FILES:
+            check_target(folder / name)
+        return super().save_pretrained(save_directory, **kwargs)
 
     def _save_pretrained(self, save_directory: Path) -> None:
         """The mixin's weights, plus vocab.json when the model has a byte vocabulary (a stale one is removed)."""

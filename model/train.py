@@ -18,7 +18,9 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
+import stat
 import sys
 import time
 import tomllib
@@ -33,11 +35,17 @@ from safetensors.torch import load_file, save_file
 from .batches import EpisodeWalker, make_walker, task_vocab_size
 from .config import ExpireSpanConfig
 from .errors import ConfigError, ExpireSpanError
+from .files import check_target
 from .expire_span import ExpireSpanLM, LayerMemory, Memory
 
 LN2 = math.log(2)
 # Settings a resumed run may change: they say how long and how often, not what is learned.
 SCHEDULE_KEYS = {"steps", "eval_every", "eval_tokens", "eval_batch_size", "log_every", "save_every", "out_dir"}
+# The folders a save writes (its step, then the time in ns; or the step's temporary folder): the only ones a run
+# ever deletes, matched by their whole name.
+STATE_FOLDER = re.compile(r"state-[0-9]{8,}-[0-9]+|state-[0-9]{8,}\.tmp")
+LEGACY_MEMORY = re.compile(r"memory-rank[0-9]+\.safetensors")
+MAX_STEP = 10 ** 12  # more optimiser steps than any run takes: a larger saved step is damage
 
 
 @dataclass
@@ -77,6 +85,11 @@ class TrainConfig:
             out.append(f"train.lr must be > 0 (got {self.lr})")
         if self.warmup < 0 or self.grad_clip < 0:
             out.append("train.warmup and train.grad_clip must be >= 0")
+        if not self.out_dir.strip() or Path(self.out_dir) == Path("."):
+            out.append("train.out_dir must name a folder of its own (not empty, not \".\"): a run keeps its state "
+                       "folders there and deletes the old ones")
+        elif os.path.lexists(self.out_dir) and not os.path.isdir(self.out_dir):
+            out.append(f"train.out_dir {self.out_dir[:120]!r} exists and is not a folder")
         return out
 
 
@@ -230,7 +243,12 @@ class Run:
         self.out.mkdir(parents=True, exist_ok=True)
         tmp = self.out / f"state-{self.step:08d}.tmp"  # shared by all processes
         if self.rank == 0:
-            shutil.rmtree(tmp, ignore_errors=True)  # left by a save that was killed
+            if _is_real_folder(tmp):
+                shutil.rmtree(tmp)  # left by a save that was killed
+            elif os.path.lexists(tmp):
+                raise ConfigError(f"{tmp} exists and is not a folder this run wrote; move it away and start again")
+            for name in ("latest", "latest.tmp"):
+                check_target(self.out / name)
             tmp.mkdir()
         if self.world > 1:
             dist.barrier()
@@ -256,11 +274,13 @@ class Run:
         os.replace(tmp, self.out / name)
         write_text(self.out / "latest.tmp", name + "\n")
         os.replace(self.out / "latest.tmp", self.out / "latest")
-        for p in self.out.glob("state-*"):
-            if p.name != name:
+        for p in list(self.out.iterdir()):  # only the run's own older state folders, by their whole name
+            if p.name != name and STATE_FOLDER.fullmatch(p.name) and _is_real_folder(p):
                 shutil.rmtree(p, ignore_errors=True)
-        for legacy in [self.out / "state.json", self.out / "state.safetensors", *self.out.glob("memory-rank*")]:
-            legacy.unlink(missing_ok=True)  # the layout before saves became folders
+        for legacy in list(self.out.iterdir()):  # the layout before saves became folders: regular files only
+            if (legacy.name in ("state.json", "state.safetensors") or LEGACY_MEMORY.fullmatch(legacy.name)) \
+                    and stat.S_ISREG(os.lstat(legacy).st_mode):
+                legacy.unlink(missing_ok=True)
 
     def _latest(self) -> Path | None:
         """The folder of the last whole save (out/latest names it), else None."""
@@ -268,7 +288,7 @@ class Run:
         if not pointer.is_file():
             return None
         name = pointer.read_text(encoding="utf-8", errors="replace").strip()
-        if not name.startswith("state-") or "/" in name or "\\" in name:
+        if not STATE_FOLDER.fullmatch(name) or name.endswith(".tmp"):
             raise ConfigError(f"{pointer} is corrupt (names {name[:40]!r}); start over with --fresh")
         return self.out / name
 
@@ -295,7 +315,10 @@ class Run:
                               f"{', '.join(sorted(changed))}); "
                               "use another train.out_dir, or --fresh to start this one over")
         if meta.get("world") != self.world:
-            raise ConfigError(f"{self.out} was saved by {meta.get('world')} processes, not {self.world}")
+            raise ConfigError(f"{self.out} was saved by {str(meta.get('world'))[:20]} processes, not {self.world}")
+        problem = saved_state_problem(meta)
+        if problem:
+            raise ConfigError(f"cannot resume from {meta_path}: {problem}; start over with --fresh")
         try:
             tensors = load_file(str(folder / "state.safetensors"))
             self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
@@ -340,6 +363,34 @@ class Run:
                 "span_loss": out.span_loss.item() if out.span_loss is not None else 0.0,
                 "mean_span": float(np.mean(spans)) if spans else float(self.cfg.model.max_span),
                 "kept": float(np.mean([d.key_position.shape[1] - x.shape[1] for d in out.details]))}
+
+
+def _whole(value, least: int = 0, most: int = MAX_STEP) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value <= most
+
+
+def saved_state_problem(meta: dict) -> str | None:
+    """What makes a saved state.json untrustworthy, else None: the step a whole number in 0..MAX_STEP, the data
+    walker exactly there (one block a step), the memory's start a whole number, the seconds a finite number."""
+    step, walker = meta.get("step"), meta.get("walker_step")
+    if not _whole(step):
+        return f"its step must be a whole number from 0 to {MAX_STEP:,} (got {str(step)[:40]})"
+    if not _whole(walker) or walker != step:
+        return f"its walker_step must equal its step {step:,}, one block a step (got {str(walker)[:40]})"
+    if not _whole(meta.get("memory_t0", 0), 0, MAX_STEP * 2 ** 20):
+        return f"its memory_t0 must be a whole number of at least 0 (got {str(meta.get('memory_t0'))[:40]})"
+    seconds = meta.get("seconds", 0.0)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < float("inf"):
+        return f"its seconds must be a finite number of at least 0 (got {str(seconds)[:40]})"
+    return None
+
+
+def _is_real_folder(path: Path) -> bool:
+    """A folder itself (os.lstat), not a link to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def write_text(path: Path, text: str) -> None:
@@ -395,10 +446,14 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
     log = (out / "metrics.jsonl") if rank == 0 else None
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
+        check_target(out / "run_config.json")
         (out / "run_config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
         print(f"{'resumed at step ' + str(run.step) if resumed else 'starting'}: {cfg.task}, "
               f"{sum(p.numel() for p in run.model.parameters()):,} parameters, {world} process(es) on {dev}",
               flush=True)
+        if run.step >= cfg.train.steps:
+            print(f"step {run.step:,} is already at or past train.steps {cfg.train.steps:,}: nothing to train, "
+                  "the final model is written from the saved state", flush=True)
     valid = n_valid = None
     if rank == 0:
         B, M = cfg.train.eval_batch_size, cfg.model.block_size
@@ -453,6 +508,10 @@ def main(argv=None) -> int:
             cfg.train.steps = args.steps
         if args.out_dir is not None:
             cfg.train.out_dir = args.out_dir
+        problems = cfg.train.problems()  # the command line's values pass the checks the TOML's pass
+        if problems:
+            raise ConfigError("; ".join(p.replace("train.steps", "--steps").replace("train.out_dir", "--out-dir")
+                                        for p in problems))
         train(cfg, fresh=args.fresh, device=args.device)
     except ExpireSpanError as e:
         print(f"error: {e}", file=sys.stderr)

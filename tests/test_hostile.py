@@ -5,6 +5,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -30,8 +31,15 @@ HANG_S = 60  # a case that runs longer counts as a hang
 
 @pytest.fixture(autouse=True)
 def no_hang():
+    """A case that runs past HANG_S fails: stopped by an alarm (a blocked open() of a FIFO included), or after."""
+    def stop(*_):
+        raise TimeoutError(f"hang: the case ran past {HANG_S} s")
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(HANG_S)
     start = time.perf_counter()
     yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
     assert time.perf_counter() - start < HANG_S, "hang: the case ran past 60 s"
 
 
@@ -625,3 +633,404 @@ def test_dockerignore_keeps_the_build_context_to_what_the_image_needs():
 def test_finite_checks_do_not_refuse_ordinary_values():
     assert math.isfinite(ExpireSpanConfig(span_loss=0.0, dropout=0.0).span_loss)
     assert np.isfinite(trace(tiny_model(seed=1), "ok").spans).all()
+
+
+# --- round two (issue 32) -------------------------------------------------------------------------------
+# 1. no traceback, exception type or server path reaches a browser; pages fail one way (app/guard.py)
+
+SECRET = "/srv/secret/site-packages/x.py"
+HOSTILE_MESSAGE = f"![x](http://127.0.0.1:9/x.png) near {SECRET}"
+PAGE_SETUP = {"app_pages/text.py": {}, "app_pages/compare.py": {},
+              "app_pages/teaching.py": {"corridor_length": 20}, "app_pages/policies.py": {},
+              "app_pages/objects.py": {"objects_frames": 40}}
+
+
+def test_streamlit_error_details_are_off():
+    import tomllib
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"  # false still shows a stacktrace in this Streamlit
+
+
+def page_with(page: str, monkeypatch, error: Exception):
+    """A page whose every trace fails with `error`."""
+    from streamlit.testing.v1 import AppTest
+    from test_app_support import MAIN
+
+    from app import state
+
+    def fail(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(state, "run_trace", fail)
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    for key, value in PAGE_SETUP[page].items():
+        at.session_state[key] = value
+    at.run()
+    if page != "app_pages/text.py":
+        at.switch_page(page).run()
+    return at
+
+
+def shows_one_clean_line(at) -> str:
+    assert not at.exception, at.exception
+    (err,) = errors(at)
+    assert one_line(err) and "Traceback" not in err and SECRET not in err and "/srv/" not in err
+    return err
+
+
+@pytest.mark.parametrize("page", list(PAGE_SETUP))
+def test_model_errors_in_pages_are_one_escaped_line_without_paths(app_checkpoints, monkeypatch, page):
+    err = shows_one_clean_line(page_with(page, monkeypatch, InputError(HOSTILE_MESSAGE)))
+    assert "![" not in err and "<server path>" in re.sub(r"\\(.)", r"\1", err) and "127" in err
+
+
+@pytest.mark.parametrize("page", list(PAGE_SETUP))
+def test_unexpected_failures_in_pages_are_one_line_and_logged(app_checkpoints, monkeypatch, page, caplog):
+    err = shows_one_clean_line(page_with(page, monkeypatch, RuntimeError(HOSTILE_MESSAGE)))
+    assert "logged" in err and "127" not in err
+    assert any(r.exc_info and "RuntimeError" in str(r.exc_info[0]) for r in caplog.records)
+
+
+def test_a_bare_value_error_is_a_bug_not_a_message(app_checkpoints, monkeypatch):
+    err = shows_one_clean_line(page_with("app_pages/text.py", monkeypatch, ValueError("internal detail 42")))
+    assert "internal detail" not in err and "logged" in err
+
+
+def test_a_failing_fragment_is_one_line(app_checkpoints, monkeypatch):
+    from app import memory
+
+    def fail(*args, **kwargs):
+        raise RuntimeError(HOSTILE_MESSAGE)
+    monkeypatch.setattr(memory, "held_at", fail)
+    at = new_app()
+    at.radio(key="view").set_value("Remembered at step t").run()
+    err = shows_one_clean_line(at)
+    assert "This step cannot be shown" in err
+
+
+# 2. decks and links: values from the file or link escaped, quoted short, clamped or refused with a notice
+
+def deck_json(**changes) -> dict:
+    deck = {"format": "expire-span-deck", "version": 1, "title": "t", "slides": [{"page": "text"}]}
+    deck.update(changes)
+    return deck
+
+
+IMAGE = "![k](http://127.0.0.1:9/k.png)"
+
+
+@pytest.mark.parametrize("deck", [
+    deck_json(**{"x" * 1_900_000: 1}),
+    deck_json(slides=[{"page": "text", "y" * 1_900_000: 1}]),
+    deck_json(slides=[{"page": "p" * 1_900_000}]),
+    deck_json(slides=[{"page": "text", "controls": {"z" * 1_900_000: 1}}]),
+    deck_json(slides=[{"page": "text", "controls": {"view": "v" * 1_900_000}}]),
+    deck_json(version="9" * 1_000_000),
+])
+def test_deck_errors_quote_at_most_80_characters_of_the_file(deck):
+    from app.decks import DeckError, load_deck
+    with pytest.raises(DeckError) as e:
+        load_deck(json.dumps(deck))
+    assert len(str(e.value)) < 400 and one_line(str(e.value))
+    assert isinstance(e.value, ExpireSpanError)  # the pages' one way to fail
+
+
+def open_deck(raw: bytes):
+    at = new_app()
+    at.toggle(key="presenter").set_value(True).run()
+    at.file_uploader(key="deck_upload").upload("deck.json", raw, "application/json").run()
+    assert not at.exception, at.exception
+    return errors(at)
+
+
+@pytest.mark.parametrize("deck", [
+    deck_json(**{IMAGE: 1}),
+    deck_json(slides=[{"page": IMAGE}]),
+    deck_json(slides=[{"page": "text", IMAGE: 1}]),
+    deck_json(slides=[{"page": "text", "controls": {IMAGE: 1}}]),
+    deck_json(slides=[{"page": "text", "controls": {"view": IMAGE}}]),
+    deck_json(version=IMAGE),
+])
+def test_a_refused_deck_shows_its_values_escaped(app_checkpoints, deck):
+    (err,) = open_deck(json.dumps(deck).encode())
+    assert err.startswith("This deck cannot be opened") and one_line(err)
+    assert "![" not in err and "](" not in err and "http://" not in err
+
+
+def test_a_refused_deck_with_a_huge_field_name_shows_a_short_line(app_checkpoints):
+    (err,) = open_deck(json.dumps(deck_json(**{"x" * 1_900_000: 1})).encode())
+    assert len(err) < 500 and "x" * 81 not in re.sub(r"\\(.)", r"\1", err)
+
+
+def link_app(bm: str, at_value: str = "0"):
+    from streamlit.testing.v1 import AppTest
+    from test_app_support import MAIN
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["bm"], at.query_params["at"] = bm, at_value
+    at.run()
+    assert not at.exception, at.exception
+    assert not errors(at)
+    return at
+
+
+@pytest.mark.parametrize("bm", ["objects.of=1000000", "objects.of=5", "teaching.cl=999999", "teaching.cl=1401"])
+def test_link_values_outside_a_control_are_refused_with_the_notice(app_checkpoints, bm):
+    at = link_app(bm)
+    assert any("could not be read" in i.value for i in at.info)
+    assert at.query_params.get("bm") in (None, "", [], [""])  # the bad part is not written back into the URL
+
+
+def test_a_link_carries_no_more_slides_than_a_deck(app_checkpoints):
+    at = link_app("~".join(["text.l=0"] * 3000))
+    assert len(at.session_state["_deck"].slides) == 100
+    assert any("3,000 slides" in i.value and "at most 100" in i.value for i in at.info)
+    bm = at.query_params["bm"]
+    assert (bm[0] if isinstance(bm, list) else bm).count("~") == 99
+
+
+def test_deck_control_ranges_match_the_controls():
+    from app import decks
+    assert decks.BY_KEY["corridor_length"].hi == loading.CORRIDOR_CONFIG.max_length
+    page = (ROOT / "app" / "app_pages" / "objects.py").read_text(encoding="utf-8")
+    assert f"MAX_FRAMES = {decks.BY_KEY['objects_frames'].hi:_}" in page
+    assert 'slider("Frames", 10,' in page and decks.BY_KEY["objects_frames"].lo == 10
+
+
+# 3. destructive writes: nothing that is not a regular file is replaced; a run deletes only its own folders
+
+def not_regular_targets(tmp_path) -> dict:
+    """Things at a path that a write must never replace: a link to a file, a link to a device, a dangling link,
+    a FIFO, a folder. Each victim is a file whose bytes must not change."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    made = {}
+    for name, make in {
+        "link-to-file": lambda p: p.symlink_to(victim),
+        "link-to-dev-null": lambda p: p.symlink_to("/dev/null"),
+        "dangling-link": lambda p: p.symlink_to(tmp_path / "nowhere" / "x"),
+        "fifo": lambda p: os.mkfifo(p),
+        "folder": lambda p: p.mkdir(),
+    }.items():
+        path = tmp_path / name
+        make(path)
+        made[name] = path
+    return made
+
+
+def unchanged(tmp_path, made: dict) -> None:
+    assert (tmp_path / "victim.txt").read_text() == "precious"
+    assert made["link-to-file"].is_symlink() and made["link-to-dev-null"].is_symlink()
+    assert made["dangling-link"].is_symlink() and made["folder"].is_dir()
+    import stat as stat_mod
+    assert stat_mod.S_ISFIFO(os.lstat(made["fifo"]).st_mode)
+
+
+@pytest.mark.parametrize("kind", ["link-to-file", "link-to-dev-null", "dangling-link", "fifo"])  # folder: above
+def test_cli_out_onto_something_that_is_not_a_regular_file_is_refused(tmp_path, tiny_checkpoint, text_file,
+                                                                      capsys, kind):
+    made = not_regular_targets(tmp_path)
+    code, _, err = cli(capsys, "--checkpoint", tiny_checkpoint, "--text-file", text_file, "--out", made[kind],
+                       "--device", "cpu")
+    assert code == 2 and err.startswith("error: ") and one_line(err), err
+    assert "not replaced" in err
+    unchanged(tmp_path, made)
+
+
+@pytest.mark.parametrize("leftover", ["folder", "link-to-file"])
+def test_cli_a_leftover_out_tmp_is_never_written_through(tmp_path, tiny_checkpoint, text_file, capsys, leftover):
+    made = not_regular_targets(tmp_path)
+    out = tmp_path / "t.json"
+    tmp = tmp_path / "t.json.tmp"
+    if leftover == "folder":
+        tmp.mkdir()
+    else:
+        tmp.symlink_to(tmp_path / "victim.txt")
+    code, _, err = cli(capsys, "--checkpoint", tiny_checkpoint, "--text-file", text_file, "--out", out,
+                       "--device", "cpu")
+    assert code == 0, err
+    json.loads(out.read_text())
+    assert (tmp.is_dir() if leftover == "folder" else tmp.is_symlink())
+    unchanged(tmp_path, made)
+
+
+def test_cli_a_very_long_out_name_is_one_line(tmp_path, tiny_checkpoint, text_file, capsys):
+    code, _, err = cli(capsys, "--checkpoint", tiny_checkpoint, "--text-file", text_file, "--out",
+                       tmp_path / ("x" * 300 + ".json"), "--device", "cpu")
+    assert code == 2 and err.startswith("error: ") and one_line(err) and len(err) < 400
+
+
+@pytest.mark.parametrize("kind", ["link-to-file", "dangling-link", "fifo", "folder"])
+def test_trace_save_json_refuses_what_is_not_a_regular_file(tmp_path, model, kind):
+    made = not_regular_targets(tmp_path)
+    with pytest.raises(ExpireSpanError) as err:
+        trace(model, "hello").save_json(made[kind])
+    assert one_line(str(err.value))
+    unchanged(tmp_path, made)
+
+
+def test_trace_save_json_with_nan_in_meta_writes_nothing(tmp_path, model):
+    t = trace(model, "hello")
+    (tmp_path / "t.json").write_text("old")
+    t.meta = {"seconds": float("nan")}
+    with pytest.raises(InputError, match="strict JSON"):
+        t.save_json(tmp_path / "t.json")
+    assert (tmp_path / "t.json").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["t.json"]
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "config.json", "vocab.json", "README.md"])
+def test_save_pretrained_never_writes_through_a_link(tmp_path, name):
+    made = not_regular_targets(tmp_path)
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    (folder / name).symlink_to(tmp_path / "victim.txt")
+    with pytest.raises(ExpireSpanError) as err:
+        tiny_model(seed=1).save_pretrained(folder)
+    assert name in str(err.value) and one_line(str(err.value))
+    assert sorted(p.name for p in folder.iterdir()) == [name]
+    unchanged(tmp_path, made)
+
+
+def test_save_pretrained_into_a_link_to_a_folder_is_refused(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(ExpireSpanError, match="not a folder"):
+        tiny_model(seed=1).save_pretrained(tmp_path / "link")
+    assert not list((tmp_path / "real").iterdir())
+
+
+@pytest.mark.parametrize("out_dir", ["", ".", "./", " "])
+def test_an_out_dir_of_the_current_folder_is_refused(tmp_path, out_dir):
+    with pytest.raises(ConfigError, match="train.out_dir must name a folder of its own"):
+        run_config(tmp_path, out_dir)
+
+
+def test_an_out_dir_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ConfigError, match="exists and is not a folder"):
+        run_config(tmp_path, tmp_path / "f")
+
+
+def test_a_save_deletes_only_the_runs_own_state_folders(tmp_path):
+    out = tmp_path / "run"
+    theirs = ["state-mine", "state-1-2", "state-0000001-5", "state-00000001-5x", "state-00000001.tmp.bak",
+              "state-notes.txt", "memory-rank-notes.txt"]
+    out.mkdir()
+    for name in theirs:
+        (out / name).mkdir() if "." not in name else (out / name).write_text("mine")
+    (out / "state-00000002-77").symlink_to(tmp_path)  # the right name, but a link: not a folder the run wrote
+    ours = out / "state-00000001-123"
+    ours.mkdir()
+    run = train_mod.Run(run_config(tmp_path, out), torch.device("cpu"))
+    steps(run, 3)
+    run.save()
+    names = {p.name for p in out.iterdir()}
+    assert set(theirs) | {"state-00000002-77"} <= names and ours.name not in names
+    assert (out / "state-00000002-77").is_symlink() and tmp_path.is_dir()
+
+
+def test_a_leftover_tmp_that_is_a_link_is_refused_not_followed(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "f").write_text("mine")
+    (out / "state-00000003.tmp").symlink_to(tmp_path / "keep")
+    run = train_mod.Run(run_config(tmp_path, out), torch.device("cpu"))
+    steps(run, 3)
+    with pytest.raises(ConfigError) as err:
+        run.save()
+    assert "state-00000003.tmp" in str(err.value) and one_line(str(err.value))
+    assert (tmp_path / "keep" / "f").read_text() == "mine"
+
+
+def test_converting_into_a_checkpoint_folder_leaves_no_stale_files(tmp_path):
+    from test_convert_official import FIXTURES, golden, official_pt
+
+    from model.convert_official import convert
+    out = tmp_path / "ckpt"
+    tiny_model(seed=1).save_pretrained(out)
+    (out / "metadata.json").write_text('{"baseline": "old-txl"}')
+    (out / "run_config.json").write_text("{}")
+    convert(official_pt("post-norm"), golden("post-norm")["flags"], FIXTURES, out)
+    assert not (out / "metadata.json").exists() and not (out / "run_config.json").exists()
+    assert (out / "vocab.json").is_file()
+    ExpireSpanLM.from_pretrained(out)
+
+
+def test_converting_onto_a_link_is_refused(tmp_path):
+    from test_convert_official import FIXTURES, golden, official_pt
+
+    from model.convert_official import main as convert_main
+    made = not_regular_targets(tmp_path)
+    out = tmp_path / "ckpt"
+    out.mkdir()
+    (out / "README.md").symlink_to(tmp_path / "victim.txt")
+    code = convert_main(["--checkpoint", str(official_pt("post-norm")), "--args", golden("post-norm")["flags"],
+                         "--data", str(FIXTURES), "--out", str(out)])
+    assert code == 2 and sorted(p.name for p in out.iterdir()) == ["README.md"]
+    unchanged(tmp_path, made)
+
+
+# 4. saved state is checked like a config; command-line overrides too
+
+@pytest.mark.parametrize("change, message", [
+    (dict(step=-3), "step must be a whole number"),
+    (dict(step=1.5), "step must be a whole number"),
+    (dict(step="3"), "step must be a whole number"),
+    (dict(step=True), "step must be a whole number"),
+    (dict(step=10 ** 30), "step must be a whole number"),
+    (dict(walker_step=-1), "walker_step must equal its step"),
+    (dict(walker_step=10 ** 15), "walker_step must equal its step"),
+    (dict(walker_step=2.0), "walker_step must equal its step"),
+    (dict(memory_t0=-5), "memory_t0"),
+    (dict(seconds=float("nan")), "seconds"),
+])
+def test_untrusted_saved_state_is_refused(tmp_path, change, message):
+    cfg, folder = saved_run(tmp_path)
+    meta = json.loads((folder / "state.json").read_text())
+    meta.update(change)
+    (folder / "state.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError) as err:
+        train_mod.Run(cfg, torch.device("cpu")).resume()
+    assert message in str(err.value) and "--fresh" in str(err.value) and one_line(str(err.value))
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--steps", "0"], "--steps must be >= 1"), (["--steps", "-5"], "--steps must be >= 1"),
+    (["--out-dir", ""], "--out-dir must name a folder"), (["--out-dir", "."], "--out-dir must name a folder"),
+])
+def test_command_line_overrides_pass_the_config_checks(tmp_path, capsys, monkeypatch, flags, message):
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("trained with a refused override"))
+    path = tmp_path / "run.toml"
+    path.write_text(RUN_TOML.format(span_loss="1e-3", lr="1e-3", out=tmp_path / "run"))
+    assert train_mod.main(["--config", str(path), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and one_line(err)
+    assert not (tmp_path / "run").exists()
+
+
+# 5. weights are floating point
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.int8, torch.uint8, torch.bool])
+def test_integer_or_bool_weights_are_refused_by_name(tmp_path, dtype):
+    folder = checkpoint(tmp_path)
+    tensors = load_file(str(folder / "model.safetensors"))
+    name = sorted(tensors)[-1]
+    tensors[name] = torch.zeros(tensors[name].shape, dtype=dtype)
+    save_file(tensors, str(folder / "model.safetensors"))
+    with pytest.raises(CheckpointError) as err:
+        ExpireSpanLM.from_pretrained(folder)
+    assert name in str(err.value) and "not floating point" in str(err.value) and one_line(str(err.value))
+
+
+def test_f32_data_relabelled_as_i32_is_refused(tmp_path):
+    folder = checkpoint(tmp_path)
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    name = next(k for k in sorted(header) if k != "__metadata__")
+    header[name]["dtype"] = "I32"
+    raw = json.dumps(header, separators=(",", ":")).encode().ljust(n)
+    assert len(raw) == n
+    (folder / "model.safetensors").write_bytes(bytes(data[:8]) + raw + bytes(data[8 + n:]))
+    with pytest.raises(CheckpointError) as err:
+        ExpireSpanLM.from_pretrained(folder)
+    assert name in str(err.value) and "I32" in str(err.value)

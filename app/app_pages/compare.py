@@ -1,8 +1,6 @@
 """Compare: two layers of one checkpoint, or two checkpoints, side by side on the same text."""
 import numpy as np
 import streamlit as st
-from model import ExpireSpanError
-
 from app import baselines, figures, loading, presenter, state, ui
 from app.text_views import legend, strips_html, text_strip
 
@@ -19,11 +17,9 @@ text = ui.example_or_pasted("cmp", loading.MAX_INPUT_BYTES)
 
 
 def traced(source: str):
-    try:
+    with ui.failures("Cannot trace this input"):
         return state.run_trace(source, text)
-    except (ExpireSpanError, ValueError) as e:
-        st.error(f"Cannot trace this input: {e}")
-        return None
+    return None
 
 
 if mode == "Two layers":

@@ -1,7 +1,6 @@
 """Object tracking: particles on a grid; remember where each colour pair last collided."""
 import pandas as pd
 import streamlit as st
-from model import ExpireSpanError
 from model.tasks import collision
 
 from app import loading, play, state, task_figures, ui
@@ -34,6 +33,8 @@ if cfg is None:
 kind = st.radio("Sequence", ["Generate", "Upload JSON"], key="objects_source", horizontal=True)
 if kind == "Generate":
     c1, c2 = st.columns([3, 1])
+    ui.clamp_state("objects_frames", 10, MAX_FRAMES)  # a link or deck may carry any number
+    ui.clamp_state("objects_seed", 0, 10_000)
     frames = c1.slider("Frames", 10, MAX_FRAMES, DEFAULT_FRAMES, step=10, key="objects_frames")
     seed = c2.number_input("Seed", 0, 10_000, 0, key="objects_seed",
                            help="A different seed gives a different sequence; the same seed, the same one.")
@@ -45,21 +46,15 @@ else:
     if upload is None:
         st.info("Choose a JSON file.")
         st.stop()
-    try:
+    with ui.failures("Cannot read this file", stop=True):
         seq = parse_upload(upload.getvalue())  # capped by bytes before parsing, by tokens before tracing
-    except ValueError as e:
-        st.error(f"Cannot read this file: {md_escape(e)}")
-        st.stop()
     if collision.vocab_size(seq.config) != model.config.vocab_size:
         st.error(f"This sequence uses {collision.vocab_size(seq.config)} token ids (grid {seq.config.grid}, "
                  f"{seq.config.colours} colours); {md_escape(name)} reads {model.config.vocab_size}.")
         st.stop()
 
-try:
+with ui.failures("Cannot trace this sequence", stop=True):
     tr = state.run_trace(source, seq.tokens, seq.targets)
-except (ExpireSpanError, ValueError) as e:
-    st.error(f"Cannot trace this sequence: {md_escape(e)}")
-    st.stop()
 right, n_scored = accuracy(tr, seq)
 m1, m2, m3 = st.columns(3)
 m1.metric("Frames / tokens", f"{seq.n_frames:,} / {len(seq.tokens):,}")
@@ -102,6 +97,7 @@ interval = play.controls("frames", "the frame")
 
 
 @st.fragment(run_every=interval)
+@ui.failures("This frame cannot be shown")
 def frame_view():
     ui.clamp_state("frame", 0, seq.n_frames - 1)
     if interval:

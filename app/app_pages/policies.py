@@ -1,7 +1,6 @@
 """Memory policies: the same text under learned expiry and under the eviction rules in use today, at equal memory."""
 import pandas as pd
 import streamlit as st
-from model import ExpireSpanError
 from model.policies import NAMES, Policy, default_budget
 
 from app import policy_view, presenter, state, ui
@@ -27,7 +26,7 @@ size = c2.radio("Memory", list(SCALES), index=1, key="pol_size", horizontal=True
 if not chosen:
     st.info("Choose at least one policy.")
     st.stop()
-try:
+with ui.failures("Cannot trace this input", stop=True):
     plain = state.run_trace(source, text)
     base = default_budget(plain)
     budget = tuple(max(1, round(k * SCALES[size])) for k in base)
@@ -39,9 +38,6 @@ try:
             traces[policy] = state.run_trace(source, text, policy=Policy(policy))
         else:
             traces[policy] = state.run_trace(source, text, policy=Policy(policy, budget=budget))
-except (ExpireSpanError, ValueError) as e:
-    st.error(f"Cannot trace this input: {ui.plain(str(e))}")
-    st.stop()
 
 st.caption(f"Budget per layer (memories): {', '.join(f'layer {l} {k}' for l, k in enumerate(budget))} "
            f"({size} Expire-Span's own mean on this text). Keep-everything has none: it keeps up to "

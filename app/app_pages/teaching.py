@@ -1,7 +1,6 @@
 """Teaching: the corridor task. A cue, a corridor of distractors, a query: the cue lives, the rest fades."""
 import pandas as pd
 import streamlit as st
-from model import ExpireSpanError
 from model.tasks import corridor
 
 from app import loading, state, task_figures, ui
@@ -18,15 +17,14 @@ if model.config.vocab_size != corridor.vocab_size(loading.CORRIDOR_CONFIG):
     st.stop()
 
 c1, c2 = st.columns([3, 1])
+ui.clamp_state("corridor_length", 1, loading.CORRIDOR_CONFIG.max_length)  # a link or deck may carry any number
+ui.clamp_state("corridor_seed", 0, 10_000)
 length = c1.slider("Corridor length (distractors)", 1, loading.CORRIDOR_CONFIG.max_length, 200,
                    key="corridor_length")
 seed = c2.number_input("Seed", 0, 10_000, 0, key="corridor_seed")
 ep = make_episode(length, int(seed))
-try:
+with ui.failures("Cannot trace this episode", stop=True):
     tr = state.run_trace(source, ep.tokens, ep.targets)
-except (ExpireSpanError, ValueError) as e:
-    st.error(f"Cannot trace this episode: {e}")
-    st.stop()
 
 guess, p_true = answer(tr, ep)
 ok = guess == ep.cue

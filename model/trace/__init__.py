@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..files import write_atomic
 from ..policies import BUDGETED, Policy, default_budget
 
 LN2 = math.log(2)
@@ -83,9 +84,13 @@ class Trace:
         return out
 
     def save_json(self, path) -> None:
-        """Strict JSON (allow_nan=False: any non-finite number left would be an error, not a bare NaN)."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, allow_nan=False)
+        """Strict JSON (allow_nan=False: a non-finite number left, in meta say, is an InputError, not a bare NaN),
+        written whole or not at all; a path that exists and is not a regular file is refused (OutputError)."""
+        try:
+            text = json.dumps(self.to_dict(), allow_nan=False)
+        except (ValueError, TypeError) as e:
+            raise InputError(f"the trace cannot be written as strict JSON (look at its meta): {str(e)[:120]}") from None
+        write_atomic(path, text)
 
     @property
     def mean_kept(self) -> float:

@@ -15,6 +15,7 @@ import torch
 
 from ..errors import ExpireSpanError, InputError
 from ..expire_span import ExpireSpanLM
+from ..files import check_target
 from . import BLOCKS_PER_PASS, trace
 
 DEFAULT_MAX_BYTES = 2_000_000  # about a minute on a 2-core CPU with the shipped text model; raise with --max-bytes
@@ -29,8 +30,10 @@ def pick_device(name: str) -> torch.device:
 
 
 def check_out(path: str) -> Path:
-    """--out must name a file in an existing, writable folder (checked before any work)."""
+    """--out must name a regular file or nothing yet (never a link, device, FIFO or folder, which os.lstat shows),
+    in an existing, writable folder (checked before any work)."""
     out = Path(path)
+    check_target(out)
     if out.is_dir():
         raise ExpireSpanError(f"--out {path} is a folder; give a file name such as {out / 'trace.json'}")
     folder = out.parent if str(out.parent) else Path(".")
@@ -95,13 +98,7 @@ def main(argv=None) -> int:
             close()
         seconds = time.perf_counter() - start
         result.meta = {"checkpoint": args.checkpoint, "device": str(device), "seconds": round(seconds, 3)}
-        tmp = out.with_name(out.name + ".tmp")
-        try:
-            result.save_json(tmp)
-            os.replace(tmp, out)
-        except OSError as e:
-            tmp.unlink(missing_ok=True)
-            raise ExpireSpanError(f"cannot write {args.out}: {e.strerror or e}") from None
+        result.save_json(out)  # a new temporary file beside it, then one rename; refused if out is no file
     except ExpireSpanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
