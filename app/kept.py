@@ -145,6 +145,34 @@ def word_rises(full, cut, words: Words, n: int = 10, at_least: float = 0.05) -> 
 
 
 RISE_COLUMNS = ["word", "extra bits", "last seen", "at byte"]  # the first screen's "where memory mattered"
+NO_EFFECT = 0.0005  # bits per byte: a net rise this small reads as 0.000, so it is no evidence either way
+
+
+def memory_effect(full, cut) -> tuple[float, float]:
+    """Bits per byte of the text with the full memory and with it cut (docs/method.md 16.1, net rise)."""
+    return float(np.nanmean(full.bits)), float(np.nanmean(cut.bits))
+
+
+def effect_sentence(full, cut) -> str:
+    """One plain sentence: did the long memory pay on this text? (docs/method.md 16.1)"""
+    with_all, with_cut = memory_effect(full, cut)
+    limit = cut.span_limit or cut.max_span
+    numbers = (f"{with_all:.3f} bits per byte with all {full.max_span:,} steps of memory, {with_cut:.3f} with "
+               f"{limit:,}")
+    if with_cut - with_all > NO_EFFECT:
+        return f"The long memory paid on this text: {numbers} ({with_cut - with_all:+.3f} when cut)."
+    return (f"The long memory did not pay on this text: {numbers}. What the model kept from long ago did not "
+            "help it here.")
+
+
+def split_rises(full, cut, words: Words, n: int = 8) -> tuple[list[dict], list[dict]]:
+    """word_rises parted into returning words (seen before, with how far back) and first mentions; no first
+    mentions when the long memory did not pay (then their rises are not evidence of anything)."""
+    rows = word_rises(full, cut, words, n=4 * n)
+    returning = [r for r in rows if r["last seen"] != "first mention"][:n]
+    with_all, with_cut = memory_effect(full, cut)
+    first = [r for r in rows if r["last seen"] == "first mention"][:n // 2] if with_cut - with_all > NO_EFFECT else []
+    return returning, first
 
 
 def cell(value) -> str:

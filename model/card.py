@@ -11,7 +11,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from .evaluate import measured_lines
+from .errors import ExpireSpanError
+from .evaluate import measured_lines, memory_use_table, runs_table
+from .files import check_folder, check_target, write_atomic
 
 DATA = {
     "text": ("Byte-level English built by `python -m model.data build-corpus` from five sources: Wikipedia "
@@ -69,7 +71,8 @@ def results_section(r: dict) -> list[str]:
         b = r["baseline"]
         lines.append(f"- equal-memory Transformer-XL baseline (L {b['config']['max_span']}): bits {b['bits']:.4f}, "
                      f"error {b['error']:.4f}, kept {b['kept']:.0f}, trace 4,096 tokens {b['trace_seconds_4096']} s")
-    return lines + [f"- note: {note}" for note in r.get("notes", [])]
+    lines += [f"- note: {note}" for note in r.get("notes", [])]
+    return lines + memory_use_table(r.get("memory_use", {})) + runs_table(r)
 
 
 def baseline_results(entry: dict) -> list[str]:
@@ -87,7 +90,7 @@ def refresh_results(card: Path, name: str, results: dict, partner: str | None = 
     head, rest = text.split("\n" + RESULTS_HEADING, 1) if RESULTS_HEADING in text else (text.split("\n## Use")[0], "")
     use = "\n## Use" + text.split("\n## Use", 1)[1]
     section = baseline_results(results.get(partner, {})) if partner else results_section(results.get(name, {}))
-    card.write_text(head.rstrip("\n") + "\n" + "\n".join(section) + "\n" + use)
+    write_atomic(card, head.rstrip("\n") + "\n" + "\n".join(section) + "\n" + use)
 
 
 def what_it_is(model: dict, train: dict, partner: str | None, started_from: str | None) -> str:
@@ -148,10 +151,12 @@ def write_metadata(out: Path, **fields) -> None:
     """Merge fields into a checkpoint's metadata.json (machine-readable facts the app reads, e.g. "baseline":
     the folder name of the model's equal-memory Transformer-XL baseline)."""
     path = out / "metadata.json"
+    check_folder(out)
+    check_target(path)
     meta = json.loads(path.read_text()) if path.exists() else {}
     meta.update(fields)
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(meta, indent=1) + "\n")
+    write_atomic(path, json.dumps(meta, indent=1) + "\n")
 
 
 def main(argv=None) -> int:
@@ -171,6 +176,14 @@ def main(argv=None) -> int:
                         "(its results are read from that model's entry of --results)")
     parser.add_argument("--started-from", help="for a fine-tuned run: the checkpoint it started from, in words")
     args = parser.parse_args(argv)
+    try:
+        return _main(args)
+    except ExpireSpanError as e:  # a refused target: one line, nothing replaced
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _main(args) -> int:
     run, out = Path(args.run or "."), Path(args.out or Path("checkpoints") / args.name)
     if args.baseline:
         write_metadata(out, baseline=args.baseline)
@@ -187,13 +200,16 @@ def main(argv=None) -> int:
     if not (final / "model.safetensors").exists():
         print(f"error: {final} has no model.safetensors: has the run finished?", file=sys.stderr)
         return 2
+    check_folder(out)
+    for name in ("config.json", "model.safetensors", "run_config.json", "README.md"):
+        check_target(out / name)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors"):
         shutil.copy(final / name, out / name)
     shutil.copy(run / "run_config.json", out / "run_config.json")
     results = json.loads(Path(args.results).read_text()) if Path(args.results).exists() else {}
-    (out / "README.md").write_text(write_card(args.name, run, out, results, args.trained_on, args.partner,
-                                              args.started_from))
+    write_atomic(out / "README.md", write_card(args.name, run, out, results, args.trained_on, args.partner,
+                                               args.started_from))
     print(f"wrote {out}")
     return 0
 

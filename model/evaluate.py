@@ -8,7 +8,6 @@ time, are kept) and writes `checkpoints/README.md` from all of them: the shape o
 """
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,8 @@ import torch
 from .batches import corridor_config, collision_config, make_walker
 from .errors import ExpireSpanError
 from .expire_span import ExpireSpanLM
+from .memory_use import (block_bootstrap, measure_text, needs_long_context, returning_names, training_words,
+                         written_texts)
 from .policy_eval import evaluate_policies, policy_table
 from .tasks import collision, corridor
 from .trace import trace
@@ -53,45 +54,18 @@ def test_metrics(model, task, data, seed, n_tokens, batch_size=8, span_limit=Non
 
 
 def bits_by_source(model, data, seed) -> dict:
-    """Bits per byte on each source's held-out documents (test-SOURCE.txt) and on the modern split
-    (test-modern.txt: the sources added after test.txt was frozen), for corpora that have them."""
+    """Bits per byte on each source's held-out documents (test-SOURCE.txt), on the modern split (test-modern.txt:
+    the sources added after test.txt was frozen) and on the names split (test-names.txt, docs/method.md 16.2),
+    for corpora that have them."""
     corpus = Path(data.get("corpus", "data/corpus"))
     summary_path = corpus / "summary.json"
     sources = json.loads(summary_path.read_text()).get("sources", {}) if summary_path.exists() else {}
     result = {}
-    for name, split in [(s, f"test-{s}") for s in sources] + [("modern", "test-modern")]:
+    for name, split in [(s, f"test-{s}") for s in sources] + [("modern", "test-modern"), ("names", "test-names")]:
         path = corpus / f"{split}.txt"
         if path.exists():
             result[name] = test_metrics(model, "text", data, seed, path.stat().st_size, split=split)["bits"]
     return {"bits_by_source": result} if result else {}
-
-
-def needs_long_context(text: bytes, near: int, far: int) -> np.ndarray:
-    """True for the bytes of a word (>= 4 letters) last seen between near and far bytes back, except its
-    first letter: only a memory that old predicts them (the paper's Figure 9 'coast')."""
-    needs, last_seen = np.zeros(len(text), bool), {}
-    for m in re.finditer(rb"[A-Za-z]{4,}", text):
-        word, start = m.group(), m.start()
-        if word in last_seen and near < start - last_seen[word] <= far:
-            needs[start + 1:m.end()] = True
-        last_seen[word] = start
-    return needs
-
-
-def block_bootstrap(rise, long, block=1024, resamples=1000, seed=0) -> list[float] | None:
-    """95% interval of mean rise on long-context bytes minus on the others, resampling whole blocks of
-    bytes (neighbouring bytes' losses are not independent). None for fewer than two blocks."""
-    n = len(rise) // block
-    if n < 2 or not long[: n * block].any():
-        return None
-    R, T = rise[: n * block].reshape(n, block), long[: n * block].reshape(n, block)
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(resamples):
-        pick = rng.integers(0, n, n)
-        r, t = R[pick].ravel(), T[pick].ravel()
-        diffs.append(r[t].mean() - r[~t].mean())
-    return np.percentile(diffs, [2.5, 97.5]).round(4).tolist()
 
 
 def text_figures(model, data, max_bytes=10**6) -> dict:
@@ -223,6 +197,8 @@ def write_readme(results: dict, path: Path) -> None:
             continue
         lines += ["", f"## {name}", "", *measured_lines(r)]
         lines += [f"- note: {note}" for note in results.get(name, {}).get("notes", [])]
+    lines += memory_use_table(results.get("text", {}).get("memory_use", {}))
+    lines += runs_table(results.get("text", {}))
     lines += policy_section(results)
     path.write_text("\n".join(lines) + "\n")
 
@@ -296,6 +272,78 @@ def policy_section(results: dict) -> list[str]:
             "on average; the model's weights are its own throughout.", *lines]
 
 
+# --memory-use (docs/method.md section 16): on the first MEMORY_USE_BYTES of each held-out split, and on every
+# written text of assets/texts/.
+MEMORY_USE_BYTES = 262_144
+MEMORY_USE_SPLITS = {"test": "test", "modern": "test-modern", "names": "test-names"}
+
+
+def memory_use_entry(checkpoint: Path, baseline: Path | None, max_bytes: int = MEMORY_USE_BYTES) -> dict:
+    """results["text"]["memory_use"]: every measure of model/memory_use.py for the model and its baseline, on
+    the held-out splits and the written texts; far names are those beyond the baseline's reach (L + M)."""
+    models = {"expire_span": ExpireSpanLM.from_pretrained(checkpoint)}
+    corpora = [Path(run_config(checkpoint)["data"].get("corpus", "data/corpus"))]
+    if baseline:
+        models["baseline"] = ExpireSpanLM.from_pretrained(baseline)
+        corpora.append(Path(run_config(baseline)["data"].get("corpus", "data/corpus")))
+    known = training_words(sorted({c / "train.txt" for c in corpora}))
+    reach = models.get("baseline", models["expire_span"]).config
+    far = reach.max_span + reach.block_size
+    texts = {f"split:{name}": (corpora[0] / f"{file}.txt").read_bytes()[:max_bytes]
+             for name, file in MEMORY_USE_SPLITS.items() if (corpora[0] / f"{file}.txt").exists()}
+    texts.update(written_texts())
+    entry = {"bytes_per_split": max_bytes, "far_than": far,
+             "written_text_names": {name: sorted({m.name for m in returning_names(text, known)})
+                                    for name, text in written_texts().items()}}
+    for kind, model in models.items():
+        entry[kind] = {}
+        for name, text in texts.items():
+            print(f"memory use: {kind} on {name} ...", file=sys.stderr, flush=True)
+            entry[kind][name] = measure_text(model, text, known, far, with_cuts=model.config.expire_span)
+    return entry
+
+
+def memory_use_table(entry: dict) -> list[str]:
+    """README lines: the memory-use measures of the model and its baseline, one row per split or text."""
+    es, base = entry.get("expire_span", {}), entry.get("baseline", {})
+    if not es:
+        return []
+    lines = ["", "## Does the text model use what it keeps?", "",
+             "Measured by `python -m model.evaluate --task text --memory-use` (model/memory_use.py, docs/method.md "
+             f"section 16) on the first {entry['bytes_per_split']:,} bytes of each held-out split and on the six "
+             "written texts of assets/texts/. Name tail: bits per byte on the letters after the first of every "
+             "returning invented name; far: names returning more than "
+             f"{entry['far_than']} bytes back (beyond the baseline's memory plus a block). Net rise: bits per byte "
+             "with the memory cut to L/4 minus with the full memory. Long - other: mean rise at L/4 of bytes of "
+             "words last seen L/4 to L back minus that of the other bytes, with its 95% interval.", "",
+             "| text | bits ES | bits TXL | name tail ES | at span 64 | name tail TXL | far ES | far TXL | "
+             "net rise L/4 | long - other (95% interval) |", "|" + "---|" * 10]
+    for name, r in es.items():
+        b = base.get(name, {})
+        ci = r.get("long_minus_other_ci95")
+        diff = (r["long_context_rise"] - r["other_rise"]) if r.get("long_context_rise") is not None else None
+        lines.append(f"| {name.removeprefix('split:')} | {fmt(r['bits'])} | {fmt(b.get('bits'))} | "
+                     f"{fmt(r['name_tail_bits'], 2)} | {fmt(r.get('name_tail_bits_span64'), 2)} | "
+                     f"{fmt(b.get('name_tail_bits'), 2)} | {fmt(r['far_name_tail_bits'], 2)} | "
+                     f"{fmt(b.get('far_name_tail_bits'), 2)} | {fmt(r.get('net_rise_quarter_L'))} | "
+                     f"{fmt(diff)} ({fmt(ci[0]) if ci else '—'}, {fmt(ci[1]) if ci else '—'}) |")
+    return lines
+
+
+def runs_table(entry: dict) -> list[str]:
+    """README lines: every training run tried for a task (results[task]["runs"], written by hand), shipped or
+    dropped, with why."""
+    runs = entry.get("runs", [])
+    if not runs:
+        return []
+    lines = ["", "### Every run tried", "", "| run | config | tokens | hours | measures | outcome |",
+             "|---|---|---|---|---|---|"]
+    for r in runs:
+        lines.append(f"| {r['run']} | `{r['config']}` | {r['tokens']:,} | {r['hours']:.2f} | {r['measures']} | "
+                     f"{r['outcome']} |")
+    return lines
+
+
 def regenerate(results_path: Path) -> None:
     """Rewrite the README table from results.json (after notes were added by hand, say)."""
     write_readme(json.loads(results_path.read_text()), results_path.parent / "README.md")
@@ -313,6 +361,10 @@ def main(argv=None) -> int:
                         help="also score every memory policy at x0.5, x1 and x2 the model's mean kept memory")
     parser.add_argument("--policy-tokens", type=int,
                         help="held-out tokens for --policies (default: 131,072 text, 200k tasks)")
+    parser.add_argument("--memory-use", action="store_true",
+                        help="text: also measure name copying and what the long memory pays (docs/method.md 16)")
+    parser.add_argument("--memory-use-only", action="store_true",
+                        help="text: measure only --memory-use; keep the other numbers already stored")
     parser.add_argument("--baseline-only", action="store_true",
                         help="measure only --baseline (and its policies); keep the model's numbers already stored")
     args = parser.parse_args(argv)
@@ -322,14 +374,18 @@ def main(argv=None) -> int:
         path = Path(args.results)
         results = json.loads(path.read_text()) if path.exists() else {}
         entry = results.setdefault(args.task, {})
-        if args.baseline_only:
+        if args.memory_use_only:
+            pass
+        elif args.baseline_only:
             if not args.baseline or entry.get("expire_span", {}).get("checkpoint") != str(Path(args.checkpoint)):
                 raise ExpireSpanError("--baseline-only needs --baseline, and this checkpoint's numbers in "
                                       f"{path} (run once without it first)")
         else:
             entry["expire_span"] = measure(Path(args.checkpoint), task, figures=True, n_tokens=args.tokens)
-        if args.baseline:
+        if args.baseline and not args.memory_use_only:
             entry["baseline"] = measure(Path(args.baseline), task, figures=False, n_tokens=args.tokens)
+        if (args.memory_use or args.memory_use_only) and task == "text":
+            entry["memory_use"] = memory_use_entry(Path(args.checkpoint), args.baseline and Path(args.baseline))
         if args.policies:
             entry["policies"] = policy_entry(args, task, entry.get("policies", {}))
         path.parent.mkdir(parents=True, exist_ok=True)

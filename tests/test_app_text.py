@@ -27,6 +27,11 @@ def visible_text(body: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", body))
 
 
+def unescaped(markdown: str) -> str:
+    """A message as shown: its markdown escapes removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def rises_body(at) -> str | None:
     """The HTML of the page's "where memory mattered" table, or None."""
     return next((h.proto.body for h in at.html if "es-rises" in h.proto.body), None)
@@ -71,11 +76,13 @@ def test_default_view_shows_what_each_layer_kept(app_checkpoints, model):
     assert not rises_body(at)  # "where memory mattered" needs a second run of the model: only on request
     at.button(key="measure_mattered").click().run()
     assert "measure_mattered" not in [b.key for b in at.button]  # the answer takes the button's place
-    rows = kept.word_rises(tr, trace(model, text, span_limit=16), w)
-    if rows:  # the "where memory mattered" table lists the same words as the plain function
+    cut = trace(model, text, span_limit=16)
+    returning, first = kept.split_rises(tr, cut, w)
+    assert kept.effect_sentence(tr, cut) in page_text(at)  # the effect first, in one sentence
+    if returning:  # the "where memory mattered" table lists the same words as the plain function
         assert table_cells(rises_body(at)) == [kept.RISE_COLUMNS] + [
-            [kept.cell(r[c]) for c in kept.RISE_COLUMNS] for r in rows]
-    else:
+            [kept.cell(r[c]) for c in kept.RISE_COLUMNS] for r in returning]
+    elif not first:
         assert "No word lost anything" in page_text(at)
     assert "Running on" in page_text(at) and "CPU" in page_text(at)
     assert at.selectbox(key="ckpt_text").value == "text"
@@ -256,7 +263,7 @@ def test_upload_utf8_and_not_utf8(app_checkpoints, model):
     assert "Choose a text file" in page_text(at)
     at.file_uploader(key="upload").upload("bad.txt", b"caf\xe9 \xff").run()
     assert not at.exception
-    assert any("not UTF-8" in e and "0xe9" in e for e in errors(at))
+    assert any("not UTF-8" in e and "0xe9" in e for e in map(unescaped, errors(at)))  # shown escaped: one line
     at.file_uploader(key="upload").clear().upload("good.txt", "héllo there".encode()).run()
     assert not errors(at)
     assert "héllo" in visible_text(next(h.proto.body for h in at.html if "es-strips" in h.proto.body))

@@ -178,6 +178,28 @@ def test_word_rises_name_the_word_and_its_last_mention(tr):
     assert kept.word_rises(tr, tr, w) == []
 
 
+def test_where_memory_mattered_parts_returning_words_from_first_mentions(tr):
+    """docs/method.md 16.5: the effect first; returning words apart; no first mentions when memory did not pay."""
+    w = words.split_words(tr.tokens)
+    second = [k for k in range(len(w)) if w.text[k] == "Teodor"][1]
+    bump = np.zeros(len(tr.bits), np.float32)
+    bump[w.start[second] + 1] = 2.5   # a returning name lost
+    bump[w.start[w.text.index("pier")] + 1] = 1.5  # a first mention lost
+    paid = dataclasses.replace(tr, bits=tr.bits + bump, span_limit=16)
+    returning, first = kept.split_rises(tr, paid, w)
+    assert [r["word"] for r in returning] == ["Teodor"] and [r["word"] for r in first] == ["pier"]
+    sentence = kept.effect_sentence(tr, paid)
+    assert sentence.startswith("The long memory paid on this text") and "with 16" in sentence
+    assert f"{np.nanmean(tr.bits):.3f} bits per byte with all {tr.max_span:,} steps" in sentence
+    helped = bump.copy()
+    helped[w.start[w.text.index("Varnholm")] + 1] = -10  # the cut helped more than it hurt elsewhere
+    unpaid = dataclasses.replace(tr, bits=tr.bits + helped, span_limit=16)
+    returning, first = kept.split_rises(tr, unpaid, w)
+    assert [r["word"] for r in returning] == ["Teodor"] and first == []
+    assert kept.effect_sentence(tr, unpaid).startswith("The long memory did not pay on this text")
+    assert kept.effect_sentence(tr, dataclasses.replace(tr, span_limit=16)).startswith("The long memory did not")
+
+
 def test_default_edit_replaces_the_longest_kept_name(tr):
     w = words.split_words(tr.tokens)
     st = words.word_stats(tr, w)

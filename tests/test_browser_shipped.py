@@ -1,6 +1,7 @@
 """The first screen with the shipped text model, in a real browser at 1400 x 1000: a pasted story of about
 800 bytes with invented names shows, without scrolling or hovering, which words each layer kept longest.
 Screenshots land in tests/artifacts/ (ignored by git)."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from bench.browser import CHROMIUM, ROOT, launch_chromium, streamlit_app
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 STORY = (ROOT / "assets" / "examples" / "ferry-to-varnholm.txt").read_text(encoding="utf-8")
+WRITTEN = ROOT / "assets" / "texts" / "letter-inheritance.txt"  # held out: never in any training data
 CHECKPOINT = ROOT / "checkpoints" / "text"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
@@ -79,6 +81,29 @@ def test_a_pasted_story_shows_the_longest_kept_words_on_the_first_screen(page):
     assert set(layout[2]) <= {w if len(w) <= 14 else w[:13] + "…" for w in words.text}
     page.screenshot(path=str(ARTIFACTS / "41-story-heatmap.png"))
     assert np.isfinite(tr.spans).all() and page.get_by_text("Traceback").count() == 0
+
+
+def test_a_written_text_shows_that_memory_paid_and_a_returning_name_first(page):
+    """docs/method.md 16.5 on a text the model never saw: the panel's sentence reports a positive effect and the
+    first row of its table is a returning invented name."""
+    text = WRITTEN.read_text(encoding="utf-8")
+    stored = json.loads((ROOT / "checkpoints" / "results.json").read_text())["text"]["memory_use"]
+    names = stored["written_text_names"][WRITTEN.stem]
+    page.goto(page.url.split("/?")[0], wait_until="domcontentloaded")
+    page.wait_for_selector(".es-longest", timeout=120_000)
+    page.get_by_text("Type or paste", exact=True).click()
+    box = page.get_by_label("Text (Ctrl+Enter to apply)")
+    box.fill(text)
+    box.press("Control+Enter")
+    opening = " ".join(text.split()[:4])
+    page.wait_for_function("t => { const s = document.querySelector('.es-strips'); return s && "
+                           "s.innerText.replace(/\\s+/g, ' ').includes(t); }", arg=opening, timeout=120_000)
+    page.get_by_role("button", name="Find them").click()
+    page.locator(".es-rises table").first.wait_for(timeout=120_000)
+    assert page.get_by_text("The long memory paid on this text", exact=False).count() == 1
+    first_row = page.locator(".es-rises table").first.locator("tr").nth(1).locator("td").all_inner_texts()
+    assert first_row[0] in names and first_row[2].endswith("bytes before"), first_row
+    page.screenshot(path=str(ARTIFACTS / "43-written-text-memory-paid.png"))
 
 
 # while the app runs its script: every animation or transition with a running time (stale elements may dim at once)

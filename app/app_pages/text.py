@@ -34,11 +34,8 @@ with left:
         if upload is None:
             st.info("Choose a text file to upload.")
             st.stop()
-        try:
+        with ui.failures("Cannot read this file", stop=True):
             text = loading.decode_upload(upload.getvalue())
-        except ExpireSpanError as e:
-            st.error(str(e))
-            st.stop()
 
 if not text:
     st.warning("The text is empty: type or paste some text, or choose an example.")
@@ -51,11 +48,8 @@ if n_bytes > loading.MAX_INPUT_BYTES:
     text = loading.cut_text(text)
 st.session_state["_text_now"] = text  # a slide made of this view carries the visitor's own text (never the URL)
 
-try:
+with ui.failures("Cannot trace this input", stop=True):
     tr = state.run_trace(source, text)
-except (ExpireSpanError, ValueError) as e:
-    st.error(f"Cannot trace this input: {e}")
-    st.stop()
 
 view_key = state.trace_key(source, text)
 
@@ -139,12 +133,18 @@ def where_memory_mattered():
     except (ExpireSpanError, ValueError) as e:
         st.warning(f"Cannot cut the memory of this model: {e}")
         return
-    rows = kept.word_rises(tr, cut, words)
-    if rows:
-        ui.html_block(kept.rises_table_html(rows, kept.RISE_COLUMNS, font_size=presenter.font_size() - 1))
-        st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. "
-                   "A word whose loss rises needed something said long before, often its own earlier "
-                   "mention (the paper's Figure 9).")
+    st.markdown(kept.effect_sentence(tr, cut))
+    returning, first = kept.split_rises(tr, cut, words)
+    size = presenter.font_size() - 1
+    if returning:
+        ui.html_block("<p style=\"margin:0.3rem 0\"><b>Returning words</b> that lost most when it was cut</p>"
+                      + kept.rises_table_html(returning, kept.RISE_COLUMNS, font_size=size))
+    if first:
+        ui.html_block("<p style=\"margin:0.3rem 0\"><b>First mentions</b> that lost most</p>"
+                      + kept.rises_table_html(first, ["word", "extra bits", "at byte"], font_size=size))
+    if returning or first:
+        st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. A returning "
+                   "word that loses was read back from memory; a first mention that loses leaned on older context.")
     else:
         st.caption(f"No word lost anything when the memory was cut to {cut.span_limit:,} steps: this text "
                    "never needed anything older.")
@@ -222,6 +222,7 @@ elif view == "Remembered at step t":
     interval = play.controls("step", "step t") if T >= 2 else None
 
     @st.fragment(run_every=interval)
+    @ui.failures("This step cannot be shown")
     def remembered():
         if T < 2:
             st.info("Give at least two bytes: a step needs something before it.")
@@ -249,16 +250,15 @@ elif view == "Remembered at step t":
     animation = lambda: figures.step_animation(tr, start, stop)  # noqa: E731 (built on click)
 
 elif view == "Attention at step t":
-    try:
+    readers = []
+    with ui.failures("Cannot record attention for this input"):
         readers = state.attention_traces(source, text)
-    except (ExpireSpanError, ValueError) as e:
-        st.error(f"Cannot record attention for this input: {e}")
-        readers = []
     n_read = len(readers[0].tokens) if readers else 0
     if readers and n_read < 2:
         st.info("Give at least two bytes: a step needs something before it.")
     elif readers:
         @st.fragment
+        @ui.failures("This step cannot be shown")
         def attention_at_step():
             ui.clamp_state("att_step", 1, n_read - 1)
             t = st.slider("Step t: the byte that reads", 1, n_read - 1, min(n_read - 1, 200), key="att_step")
@@ -304,12 +304,10 @@ elif view == "Span by byte class":
 elif view == "Loss in bits":
     st.caption(f"Loss on each byte: how surprised the model was by it (lower is better). Cut memory: the same model "
                f"run with its longest span cut to a quarter ({tr.max_span // 4:,} steps). Bytes whose loss rises "
-               "needed something said long before (the paper's Figure 9).")
-    try:
+               "leaned on something said long before (the paper's Figure 9).")
+    cut = None
+    with ui.failures("Cannot cut the memory of this model", level="warning"):
         cut = state.run_trace(source, text, cut=4)
-    except (ExpireSpanError, ValueError) as e:
-        st.warning(f"Cannot cut the memory of this model: {e}")
-        cut = None
     fig = figures.bits_figure(tr, cut, start, stop, words=words, max_ticks=presenter.max_ticks())
     ui.chart(fig, key="bits")
     if text_bits is not None:
@@ -348,11 +346,10 @@ elif view == "Edit and compare":
     elif max(len(a), len(b)) > compare.MAX_COMPARE_BYTES:
         st.warning(f"Compare works on texts up to {compare.MAX_COMPARE_BYTES:,} bytes; cut the text first.")
     else:
-        try:
+        tr_b = None
+        with ui.failures("Cannot trace version B"):
             tr_b = state.run_trace(source, text_b)
-        except (ExpireSpanError, ValueError) as e:
-            st.error(f"Cannot trace version B: {e}")
-        else:
+        if tr_b is not None:
             b_to_a = compare.align_traces(tr, tr_b)
             words_b = split_words(tr_b.tokens)
             rows = compare.word_changes(tr, tr_b, b_to_a, words, words_b)

@@ -1,4 +1,4 @@
-"""The copy corpus: the text corpus with invented names and verbatim repeats (docs/method.md section 17).
+"""The copy corpus: the text corpus with invented names and verbatim repeats (docs/method.md section 16).
 
     python -m model.data build-copy-corpus [--source data/corpus] [--out data/corpus-copy]
 

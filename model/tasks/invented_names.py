@@ -1,4 +1,4 @@
-"""Invented names: text in which only memory can predict the names (docs/method.md section 17).
+"""Invented names: text in which only memory can predict the names (docs/method.md section 16).
 
 A model cannot know the letters of a name nobody used before; when such a name returns, the only way to
 predict it is to copy it from an earlier mention. Two kinds of text give copying its gradient:
