@@ -7,6 +7,7 @@ app.state.attention_traces); what was kept comes from the page's trace of the te
 import html
 
 import numpy as np
+from model import InputError
 
 from .memory import dropped_by, held_at
 from .text_views import byte_char, word_strip
@@ -21,9 +22,9 @@ def read_by(traces, t: int) -> np.ndarray:
     rows = []
     for trace in traces:
         if trace.attention is None:
-            raise ValueError("the trace holds no attention: trace with attention_layer set")
+            raise InputError("the trace holds no attention: trace with attention_layer set")
         if not 1 <= t < len(trace.attention):
-            raise ValueError(f"the query byte must be in 1..{len(trace.attention) - 1} (got {t})")
+            raise InputError(f"the query byte must be in 1..{len(trace.attention) - 1} (got {t})")
         rows.append(trace.attention[t, :t])
     return np.array(rows, dtype=np.float64).reshape(len(rows), t)
 

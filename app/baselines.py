@@ -3,12 +3,17 @@
 import json
 from pathlib import Path
 
+from model import ExpireSpanError
+from model.files import read_small
+
+MAX_METADATA_BYTES = 64 << 10
+
 
 def baseline_of(folder: Path, available: dict[str, Path]) -> str | None:
     """The baseline's folder name if the checkpoint names one that is among the available checkpoints."""
     try:
-        meta = json.loads((Path(folder) / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        meta = json.loads(read_small(Path(folder) / "metadata.json", MAX_METADATA_BYTES))
+    except (ExpireSpanError, ValueError, RecursionError):  # none, not a regular file, too large, not JSON
         return None
     name = meta.get("baseline") if isinstance(meta, dict) else None
     return name if isinstance(name, str) and name in available and name != Path(folder).name else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from model.errors import InputError
+from model.files import read_small
 
 from .examples import EXAMPLES
 from .scales import SCALES
@@ -177,6 +178,11 @@ def slide_from_dict(d, where: str = "slide") -> Slide:
         raise DeckError(f"{where}.text: is empty (leave it out to use the slide's example)")
     note = _text(d, "note", where, MAX_NOTE_CHARS) or ""
     return Slide(page, checked, checkpoint, text, note)
+
+
+def read_deck_file(path) -> Deck:
+    """A deck file on the server (a shipped deck): a regular file, read at most MAX_DECK_BYTES + 1 bytes."""
+    return load_deck(read_small(path, MAX_DECK_BYTES, f"the deck file {getattr(path, 'name', path)}", DeckError))
 
 
 def load_deck(data: bytes | str) -> Deck:

@@ -10,7 +10,7 @@ import re
 from typing import NamedTuple
 
 FAMILIAR, HARDER, FOREIGN = "familiar", "harder", "foreign"
-_RESULTS_BITS = re.compile(r"^##\s*Results.*?^\s*-\s*bits:\s*([0-9]+(?:\.[0-9]+)?)\s*$", re.MULTILINE | re.DOTALL)
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # matched against one short stripped piece only
 
 
 class Familiarity(NamedTuple):
@@ -23,8 +23,17 @@ def test_bits_from_card(card: str | None) -> float | None:
     """The held-out bits per byte in a model card's "Results" section ("- bits: 1.7606"), or None."""
     if not card:
         return None
-    m = _RESULTS_BITS.search(card)
-    return float(m.group(1)) if m else None
+    in_results = False  # one pass over the lines, each looked at once: linear in the card's length
+    for line in card.splitlines():
+        if not in_results:
+            in_results = line.startswith("##") and line[2:].lstrip().startswith("Results")
+            continue
+        item = line.strip()
+        if item.startswith("-"):
+            key, colon, value = item[1:].lstrip().partition(":")
+            if colon and key == "bits" and _NUMBER.fullmatch(value.strip()):
+                return float(value.strip())
+    return None
 
 
 def familiarity(text_bits: float, test_bits: float) -> Familiarity:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model import CheckpointError, ExpireSpanConfig, ExpireSpanLM, InputError
+from model import CheckpointError, ExpireSpanConfig, ExpireSpanError, ExpireSpanLM, InputError
+from model.files import read_small
 from model.hub import VOCAB_FILE
 from model.trace import Trace
 from model.tasks import collision, corridor
@@ -16,6 +17,7 @@ from model.tasks import collision, corridor
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS_ENV = "EXPIRE_SPAN_CHECKPOINTS"
 MAX_INPUT_BYTES = 50_000          # longest text traced without asking to cut it
+MAX_CARD_BYTES = 1 << 20          # a model card read for the page; a larger one (or no regular file) is left out
 SHIPPED = ("text", "corridor", "object-collision")
 CORRIDOR_CONFIG = corridor.CorridorConfig(n_cues=4, n_distractors=16, min_length=4, max_length=1400,
                                           log_uniform=True)  # as in configs/corridor.toml
@@ -188,19 +190,21 @@ def without_images(card: str) -> str:
 
 def read_model_card(source: str) -> str | None:
     """README.md of a checkpoint folder (or of a cached Hub repo) without its YAML header and without images
-    that would load by themselves, or None."""
+    that would load by themselves, or None (also for a card that is no regular file or over MAX_CARD_BYTES)."""
     repo = hub_repo(source)
-    text = None
+    card = None
     if repo is None:
         card = Path(source) / "README.md"
-        if card.is_file():
-            text = card.read_text(encoding="utf-8", errors="replace")
     else:
         try:
             from huggingface_hub import hf_hub_download
-            text = Path(hf_hub_download(repo, "README.md")).read_text(encoding="utf-8", errors="replace")
+            card = Path(hf_hub_download(repo, "README.md"))
         except Exception:  # not cached, offline, or no card: the page says so
-            text = None
+            card = None
+    try:
+        text = None if card is None else read_small(card, MAX_CARD_BYTES).decode("utf-8", errors="replace")
+    except ExpireSpanError:
+        text = None
     if text and text.startswith("---"):
         end = text.find("\n---", 3)
         text = text[end + 4:].lstrip() if end >= 0 else text

@@ -196,7 +196,7 @@ def deck_files(page: str) -> None:
         if st.button("Open it", key="deck_open_shipped"):
             opened = None
             with guard.failures("This deck cannot be opened"):
-                opened = decks.load_deck((DECKS_DIR / name).read_bytes())
+                opened = decks.read_deck_file(DECKS_DIR / name)
             if opened is not None:
                 _open(opened)
                 st.rerun()

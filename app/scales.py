@@ -10,6 +10,7 @@ dark colour. Each scale answers one question:
 from typing import NamedTuple
 
 import numpy as np
+from model.errors import InputError
 
 SCALES = ("shared", "per layer", "log")
 SCALE_HELP = {
@@ -30,7 +31,7 @@ class Scaled(NamedTuple):
 def scale_values(values, mode: str) -> Scaled:
     """Map layers x N values (spans, >= 0) to colour fractions in [0, 1] by one of SCALES."""
     if mode not in SCALES:
-        raise ValueError(f"unknown colour scale {mode!r}; choose one of {', '.join(SCALES)}")
+        raise InputError(f"unknown colour scale {str(mode)[:40]!r}; choose one of {', '.join(SCALES)}")
     v = np.asarray(values, float)
     n = v.shape[0]
     if v.size and np.isnan(v).all(axis=1).any():  # a row with nothing to colour (only spaces): draw it as 0

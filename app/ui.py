@@ -197,6 +197,17 @@ def clamp_choice(key: str, options: list) -> None:
         del st.session_state[key]
 
 
+def slider(label: str, lo: int, hi: int, value: int | None = None, *, key: str, where=None, **kwargs) -> int:
+    """st.slider over lo..hi, or, when the range holds one value (a one-byte text, a one-frame sequence), that
+    value as a caption: Streamlit refuses a slider whose minimum is its maximum."""
+    where = where or st
+    if hi <= lo:
+        where.caption(f"{label}: {lo:,} (the only value for this input)")
+        return lo
+    clamp_state(key, lo, hi)
+    return where.slider(label, lo, hi, value, key=key, **kwargs)
+
+
 def clamp_state(key: str, lo: int, hi: int) -> None:
     """Keep a widget's stored value inside its current range (a bookmark or a shorter input can leave
     it outside, which Streamlit refuses)."""

@@ -7,13 +7,18 @@ Copies `<run>/final/{config.json,model.safetensors}` and `<run>/run_config.json`
 """
 import argparse
 import json
+import os
+import re
 import shutil
+import stat
 import sys
 from pathlib import Path
 
-from .errors import ExpireSpanError
+from .cli import command
+from .errors import ExpireSpanError, InputError
 from .evaluate import measured_lines, memory_use_table, runs_table
-from .files import check_folder, check_target, write_atomic
+from .files import check_folder, check_target, read_small, read_small_text, write_atomic
+from .jsonfile import parse_json
 
 DATA = {
     "text": ("Byte-level English built by `python -m model.data build-corpus` from five sources: Wikipedia "
@@ -39,12 +44,29 @@ PURPOSE = {
 
 
 RESULTS_HEADING = "## Results (held-out data, `python -m model.evaluate`)"
+MAX_SMALL_BYTES = 1 << 20       # run_config.json, metadata.json, results.json, README.md, config.json
+MAX_METRICS_BYTES = 256 << 20   # metrics.jsonl: a line a logged step
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def read_json(path: Path, what: str, max_bytes: int = MAX_SMALL_BYTES):
+    """A small JSON file (regular files only, the read bounded), every failure one InputError naming it."""
+    return parse_json(read_small_text(path, max_bytes, str(path)), str(path), what, InputError)
+
+
+def read_object(path: Path, what: str) -> dict:
+    value = read_json(path, what)
+    if not isinstance(value, dict):
+        raise InputError(f"{path} must hold a JSON object ({what})")
+    return value
 
 
 def training_summary(run: Path) -> dict:
     """Steps, tokens and training time. A resumed run logs some steps twice: the later line counts. Time
     between two lines is the logged `seconds` where both have it, else tokens / the logged throughput."""
-    lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
+    path = run / "metrics.jsonl"
+    text = read_small_text(path, MAX_METRICS_BYTES, str(path))
+    lines = [parse_json(l, str(path), "metrics line", InputError) for l in text.splitlines() if l.strip()]
     by_step = {l["step"]: l for l in lines if "split" not in l}
     valid = [l for l in lines if l.get("split") == "valid"]
     seconds, estimated, prev = 0.0, False, {"step": 0, "tokens": 0, "seconds": 0.0}
@@ -86,7 +108,7 @@ def baseline_results(entry: dict) -> list[str]:
 def refresh_results(card: Path, name: str, results: dict, partner: str | None = None) -> None:
     """Rewrite only the Results section of a shipped card (its training run need not exist any more); a
     baseline's (partner given) comes from its partner's entry."""
-    text = card.read_text()
+    text = read_small_text(card, MAX_SMALL_BYTES, str(card))
     head, rest = text.split("\n" + RESULTS_HEADING, 1) if RESULTS_HEADING in text else (text.split("\n## Use")[0], "")
     use = "\n## Use" + text.split("\n## Use", 1)[1]
     section = baseline_results(results.get(partner, {})) if partner else results_section(results.get(name, {}))
@@ -112,7 +134,7 @@ def write_card(name: str, run: Path, out: Path, results: dict, trained_on: str, 
     """The model card's markdown; trained_on describes the machine (e.g. "one NVIDIA H200 GPU"); partner: the
     Expire-Span model a baseline is measured against; started_from: the checkpoint a fine-tune began from, in
     words."""
-    cfg = json.loads((run / "run_config.json").read_text())
+    cfg = read_object(run / "run_config.json", "run config")
     task = cfg["data"]["task"]
     summary = training_summary(run)
     model, train = cfg["model"], cfg["train"]
@@ -153,12 +175,13 @@ def write_metadata(out: Path, **fields) -> None:
     path = out / "metadata.json"
     check_folder(out)
     check_target(path)
-    meta = json.loads(path.read_text()) if path.exists() else {}
+    meta = read_object(path, "metadata") if os.path.lexists(path) else {}
     meta.update(fields)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(meta, indent=1) + "\n")
 
 
+@command
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.card", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,17 +201,38 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return _main(args)
-    except ExpireSpanError as e:  # a refused target: one line, nothing replaced
+    except ExpireSpanError as e:  # a refused target or an unreadable file: one line, nothing replaced
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError, ValueError) as e:  # a run's files that lack what a card needs
+        print(f"error: the run's files do not describe a finished run ({type(e).__name__}: "
+              f"{' '.join(str(e).split())[:160]})", file=sys.stderr)
         return 2
 
 
+def _copy(source: Path, target: Path) -> None:
+    """Copy a regular file (a FIFO or device is refused, never opened)."""
+    try:
+        regular = stat.S_ISREG(os.stat(source).st_mode)
+    except OSError as e:
+        raise InputError(f"cannot read {source}: {e.strerror or e}") from None
+    if not regular:
+        raise InputError(f"{source} is not a regular file; it was not copied")
+    shutil.copy(source, target)
+
+
 def _main(args) -> int:
+    if not NAME.fullmatch(args.name):
+        raise InputError(f"--name {args.name[:40]!r} must be a folder name: letters, digits, '.', '_' and '-' "
+                         "(at most 100), starting with a letter or digit")
+    for flag in ("trained_on", "started_from", "baseline", "partner"):
+        if getattr(args, flag) is not None and ("\n" in getattr(args, flag) or "\r" in getattr(args, flag)):
+            raise InputError(f"--{flag.replace('_', '-')} must be one line")
     run, out = Path(args.run or "."), Path(args.out or Path("checkpoints") / args.name)
     if args.baseline:
         write_metadata(out, baseline=args.baseline)
     if args.results_only:
-        results = json.loads(Path(args.results).read_text())
+        results = read_object(Path(args.results), "results")
         refresh_results(out / "README.md", args.name, results, args.partner)
         print(f"wrote {out / 'README.md'}")
         return 0
@@ -203,11 +247,15 @@ def _main(args) -> int:
     check_folder(out)
     for name in ("config.json", "model.safetensors", "run_config.json", "README.md"):
         check_target(out / name)
+    results = read_object(Path(args.results), "results") if os.path.lexists(args.results) else {}
+    small = {name: read_small(path, MAX_SMALL_BYTES, str(path), InputError)
+             for name, path in (("config.json", final / "config.json"), ("run_config.json", run / "run_config.json"))}
+    read_object(run / "run_config.json", "run config")
+    training_summary(run)  # every file the card reads is read before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "model.safetensors"):
-        shutil.copy(final / name, out / name)
-    shutil.copy(run / "run_config.json", out / "run_config.json")
-    results = json.loads(Path(args.results).read_text()) if Path(args.results).exists() else {}
+    _copy(final / "model.safetensors", out / "model.safetensors")
+    for name, data in small.items():
+        write_atomic(out / name, data)
     write_atomic(out / "README.md", write_card(args.name, run, out, results, args.trained_on, args.partner,
                                                args.started_from))
     print(f"wrote {out}")

@@ -11,6 +11,7 @@ Written from the method's description and the checkpoint format, not from the au
 """
 import argparse
 import hashlib
+import re
 import shlex
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .cli import command
 from .config import ExpireSpanConfig
 from .errors import CheckpointError, ConfigError, ExpireSpanError, InputError
 from .files import check_folder, check_target, write_atomic
@@ -60,7 +62,11 @@ REFUSED = {
 
 def parse_flags(args: str) -> tuple[dict, dict]:
     """The training flags -> (config fields, {"data_eos": bool}); every problem names its flag."""
-    values, other, words = {}, {"--expire-span": False, "--data-eos": False}, shlex.split(args)
+    try:
+        words = shlex.split(args)
+    except ValueError as e:  # an unbalanced quote
+        raise ConfigError(f"--args cannot be split into flags: {e}") from None
+    values, other = {}, {"--expire-span": False, "--data-eos": False}
     i = 0
     while i < len(words):
         word = words[i]
@@ -111,10 +117,14 @@ def build_vocab(train_txt: Path) -> list[str]:
     """The official byte vocabulary (13.3): tokens of train.txt (bytes written as integers), one <eos> per line,
     ranked by count; ties in the official order (a stable ascending sort by count, reversed); <unk> last."""
     counts: dict[str, int] = {}
-    with open(train_txt, encoding="utf-8") as f:
-        for line in f:
-            for word in line.split() + [EOS]:
-                counts[word] = counts.get(word, 0) + 1
+    try:
+        with open(train_txt, encoding="utf-8") as f:
+            for line in f:
+                for word in line.split() + [EOS]:
+                    counts[word] = counts.get(word, 0) + 1
+    except UnicodeDecodeError as e:
+        raise InputError(f"{train_txt} is not UTF-8 text (byte {e.start:,} of a line cannot be decoded): expected "
+                         "bytes written as integers 0..255") from None
     ranked = [word for word, _ in reversed(sorted(counts.items(), key=lambda kv: kv[1]))]
     return ranked + ([UNK] if UNK not in counts else [])
 
@@ -157,8 +167,7 @@ class ByteVocab:
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise CheckpointError(f"{label}: tokens must be a list of strings")
         for i, t in enumerate(tokens):
-            if t not in (EOS, UNK) and not (len(t) <= 3 and t.isascii() and t.isdigit() and str(int(t)) == t
-                                            and int(t) < 256):
+            if t not in (EOS, UNK) and not is_byte_token(t):
                 raise CheckpointError(f"{label}: token {i} is {t[:20]!r}; expected a byte written as an integer "
                                       f"0..255, {EOS} or {UNK}")
         if len(set(tokens)) != len(tokens):
@@ -200,6 +209,12 @@ class ByteVocab:
         return int(((self.ids[raw] == self.tokens.index(UNK)) & (raw != NEWLINE)).sum())
 
 
+def is_byte_token(word: str) -> bool:
+    """A byte written as the official data writes it: ASCII digits 0..255, no sign, no leading zero ('²' and
+    '٤٦' pass str.isdigit() but not this)."""
+    return 0 < len(word) <= 3 and word.isascii() and word.isdigit() and str(int(word)) == word and int(word) < 256
+
+
 def read_vocab(path: Path, label: str, vocab_size: int) -> ByteVocab:
     """A checkpoint's vocab.json, size-capped and strictly checked (JSON only, never a pickle); its tokens must
     be the model's vocabulary, one for one."""
@@ -230,12 +245,15 @@ def load_official(path: Path) -> dict:
 
 def map_weights(state: dict, cfg: ExpireSpanConfig) -> dict:
     """Official parameter names and layouts -> this model's state dict (13.2); unknown names are refused."""
-    state = {k.removeprefix("module."): v for k, v in state.items()}  # DistributedDataParallel
+    state = {str(k).removeprefix("module."): v for k, v in state.items()}  # DistributedDataParallel
     out, used = {}, set()
 
     def take(name):
         if name not in state:
             raise CheckpointError(f"the checkpoint lacks {name}: it does not fit the flags")
+        if not isinstance(state[name], torch.Tensor) or not state[name].is_floating_point():
+            raise CheckpointError(f"the checkpoint's {name} is not a floating-point tensor "
+                                  f"({type(state[name]).__name__})")
         used.add(name)
         return state[name]
 
@@ -261,22 +279,42 @@ def map_weights(state: dict, cfg: ExpireSpanConfig) -> dict:
         key_pe = table
         used.update(n for n in state if n == f"layers.{layer}.attn.attn.mask_causal")  # a constant buffer
     # 4.3 / 13.2: theirs is 1 x head_dim x M with distance d in column M - d, ours head_dim x M with d in d - 1
+    if key_pe.numel() != cfg.head_dim * cfg.block_size:
+        raise CheckpointError(f"the checkpoint's position table has {key_pe.numel():,} values, the flags give "
+                              f"{cfg.head_dim} x {cfg.block_size}: it does not fit the flags")
     out["key_pe"] = key_pe.reshape(cfg.head_dim, cfg.block_size).flip(-1)
     unused = sorted(set(state) - used)
     if unused:
-        raise CheckpointError(f"the checkpoint has parameters this model cannot use: {', '.join(unused[:8])}")
+        raise CheckpointError("the checkpoint has parameters this model cannot use: "
+                              f"{', '.join(u[:80] for u in unused[:8])}")
     return {k: v.detach().float().contiguous() for k, v in out.items()}
+
+
+def inline_code(value, limit: int = 80) -> str:
+    """A value from a checkpoint or the command line as one inline code span of the card: one line, at most
+    `limit` characters, its backticks replaced, so it can neither end the span nor start a fence or a heading."""
+    text = " ".join(str(value).split()).replace("`", "'")
+    return f"`{text if len(text) <= limit else text[:limit - 3] + '...'}`"
+
+
+def fenced(text: str) -> list[str]:
+    """A code block around text that no line of it can close: a fence longer than any run of backticks in it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
 
 
 def card(source: Path, digest: str, flags: str, epoch, cfg: ExpireSpanConfig, data_eos: bool) -> str:
     ends = ("line ends are the `<eos>` token (trained with `--data-eos`)" if data_eos else
             "line ends are dropped from the input, as the official loader drops them without `--data-eos`")
+    epoch = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else inline_code(epoch, 40)
     return "\n".join([
-        f"# {source.stem} (converted from the official Expire-Span code)", "",
-        f"Converted by `python -m model.convert_official` from `{source.name}` (sha256 `{digest}`, epoch {epoch}),",
+        f"# {inline_code(source.stem)} (converted from the official Expire-Span code)", "",
+        f"Converted by `python -m model.convert_official` from {inline_code(source.name)} (sha256 `{digest}`, "
+        f"epoch {epoch}),",
         "a checkpoint saved by the authors' training code. The weights are the checkpoint's; this folder adds",
         "nothing learned. Whoever trained them decides their licence.", "",
-        "## Training flags", "", "```", flags, "```", "",
+        "## Training flags", "", *fenced(flags), "",
         "## Model", "",
         f"{cfg.n_layers} layers, d_model {cfg.d_model}, {cfg.n_heads} heads, FF {cfg.d_ff}, M {cfg.block_size}, "
         f"L {cfg.max_span}, R {cfg.ramp}, {'pre' if cfg.pre_norm else 'post'}-norm. Vocabulary: {cfg.vocab_size} "
@@ -293,12 +331,13 @@ def convert(checkpoint: Path, args: str, data: Path, out: Path) -> Path:
         raise InputError(f"{train_txt} not found: the vocabulary is rebuilt from the training data's train.txt")
     tokens = build_vocab(train_txt)
     for word in tokens:
-        if word not in (EOS, UNK) and not (word.isdigit() and int(word) < 256):
-            raise InputError(f"{train_txt} holds {word[:20]!r}: expected bytes written as integers 0..255")
+        if word not in (EOS, UNK) and not is_byte_token(word):
+            raise InputError(f"{train_txt} holds {word[:20]!r}: expected bytes written as integers 0..255 "
+                             "(ASCII digits, no sign or leading zero)")
     cfg = ExpireSpanConfig(vocab_size=len(tokens), expire_span=True, **values)
     raw = load_official(Path(checkpoint))
     weights = map_weights(raw["model"], cfg)
-    if weights["embed.weight"].shape[0] != len(tokens):
+    if weights["embed.weight"].dim() != 2 or weights["embed.weight"].shape[0] != len(tokens):
         raise CheckpointError(f"the checkpoint's vocabulary has {weights['embed.weight'].shape[0]} tokens, "
                               f"{train_txt} gives {len(tokens)}: is it the training data?")
     from .expire_span import ExpireSpanLM
@@ -306,7 +345,8 @@ def convert(checkpoint: Path, args: str, data: Path, out: Path) -> Path:
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"the weights do not fit the flags: {str(e).splitlines()[0]}") from None
+        first = " ".join((str(e).strip().splitlines() or [""])[:2]).strip()
+        raise CheckpointError(f"the weights do not fit the flags: {first[:300]}") from None
     out = Path(out)
     digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
     check_folder(out)  # a link, device or FIFO in the way is refused before anything is written
@@ -321,6 +361,7 @@ def convert(checkpoint: Path, args: str, data: Path, out: Path) -> Path:
     return out
 
 
+@command
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.convert_official", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -331,6 +372,8 @@ def main(argv=None) -> int:
     a = parser.parse_args(argv)
     try:
         out = convert(Path(a.checkpoint), a.args, Path(a.data), Path(a.out))
+    except BrokenPipeError:
+        raise  # a closed stdout: quiet (model/cli.py)
     except (ExpireSpanError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .batches import corridor_config, collision_config, make_walker
+from .cli import command, describe
 from .errors import ExpireSpanError
 from .expire_span import ExpireSpanLM
 from .memory_use import (block_bootstrap, measure_text, needs_long_context, returning_names, training_words,
@@ -349,6 +350,7 @@ def regenerate(results_path: Path) -> None:
     write_readme(json.loads(results_path.read_text()), results_path.parent / "README.md")
 
 
+@command
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -392,8 +394,14 @@ def main(argv=None) -> int:
         path.write_text(json.dumps(results, indent=2))
         write_readme(results, path.parent / "README.md")
         print(json.dumps(entry, indent=2))
+    except BrokenPipeError:
+        raise  # a closed stdout: quiet (model/cli.py)
     except (ExpireSpanError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:  # a bad results.json or run config
+        print(f"error: {args.results} or a checkpoint's run_config.json is not what evaluate reads: "
+              f"{type(e).__name__}: {describe(e)}", file=sys.stderr)
         return 2
     return 0
 

@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import ExpireSpanConfig
+from .errors import InputError
 from .hub import SafetensorsHubMixin
 from .policies import Policy, Rule, received
 
@@ -489,10 +490,10 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         cfg = self.config
         B, T = idx.shape
         if T > cfg.block_size and self.training:
-            raise ValueError(f"a training block holds at most {cfg.block_size} tokens, got {T}")
+            raise InputError(f"a training block holds at most {cfg.block_size} tokens, got {T}")
         rules = None if policy is None else policy.rules(cfg.n_layers, cfg.max_span)
         if rules is not None and (self.training or T > cfg.block_size or span_limit is not None):
-            raise ValueError("a memory policy runs in evaluation only, one block of at most M tokens a pass, "
+            raise InputError("a memory policy runs in evaluation only, one block of at most M tokens a pass, "
                              "without span_limit")
         memory = memory if memory is not None else self.init_memory(B)
         span_cap = None

@@ -1,4 +1,5 @@
-"""Writes that never replace what is not a regular file: a target that os.lstat shows exists and is a folder, a
+"""Small reads and safe writes. Reads (read_small) open regular files only and stop at a byte limit. Writes never
+replace what is not a regular file: a target that os.lstat shows exists and is a folder, a
 symbolic link, a device node, a FIFO or a socket is refused (OutputError) and left as it is. A file is written
 whole, to a new temporary file beside it and then renamed over it, or not at all."""
 import contextlib
@@ -7,7 +8,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import InputError, OutputError
 
 _KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
@@ -70,3 +71,46 @@ def write_atomic(path, data: bytes | str) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_small(path, max_bytes: int, name: str | None = None, error: type = InputError) -> bytes:
+    """The bytes of a small file, read with the limit on the read itself (at most max_bytes + 1 bytes, never
+    sized by stat()): only a regular file is read (a link to one is followed), so a link to /dev/zero is refused
+    at once and a FIFO never blocks (opened without waiting for a writer). Every failure is one `error`."""
+    name = _shown(path) if name is None else name
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as e:
+        raise error(f"cannot read {name}: {e.strerror or e}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((what for test, what in _KINDS if test(mode)), "something else")
+            raise error(f"{name} is {kind}, not a regular file; it was not read")
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as e:
+        raise error(f"cannot read {name}: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > max_bytes:
+        raise error(f"{name} is larger than {max_bytes:,} bytes; it was not read")
+    return data
+
+
+def read_small_text(path, max_bytes: int, name: str | None = None, error: type = InputError) -> str:
+    """read_small decoded as UTF-8; bytes that are not UTF-8 are one `error` too."""
+    data = read_small(path, max_bytes, name, error)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(f"{_shown(path) if name is None else name} is not UTF-8 text (byte {e.start:,})") from None

@@ -124,7 +124,7 @@ class Rule:
             return keep_sinks(position, self.budget, self.sinks)
         if self.name == "heavy-hitters":
             return keep_heavy_hitters(position, score, self.budget, self.recent)
-        raise ValueError(f"no rule for {self.name!r}")
+        raise InputError(f"no rule for {self.name!r}")
 
 
 def _top(priority: torch.Tensor, k: int) -> torch.Tensor:
@@ -172,7 +172,7 @@ def visible_memories(trace) -> np.ndarray:
     tokens only: neither the start state's zero memories (1.5) nor expired memories still in the cache
     (7.4). A memory a block's first query sees is visible to the whole block with weight above 0."""
     if trace.meta.get("policy"):
-        raise ValueError("visible_memories reads a plain trace, not one run under a memory policy")
+        raise InputError("visible_memories reads a plain trace, not one run under a memory policy")
     T = trace.spans.shape[1]
     starts = np.arange(0, T, trace.block_size)
     out = np.zeros((trace.n_layers, len(starts)), np.int64)

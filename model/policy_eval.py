@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .batches import make_walker
-from .errors import InputError
+from .errors import ExpireSpanError, InputError
 from .policies import BUDGETED, DEFAULT_SINKS, Policy, visible_memories
 from .trace import trace
 from .train import eval_blocks
@@ -76,7 +76,7 @@ def score(model, pieces, policy: Policy | None = None) -> tuple[dict, np.ndarray
         mask = targets >= 0
         bits = t.bits[mask].astype(np.float64)
         if not np.isfinite(bits).all():
-            raise ValueError(f"a scored position has no finite loss under {policy}")
+            raise ExpireSpanError(f"a scored position has no finite loss under {policy}")
         nll += float(bits.sum())
         wrong += int((t.predictions[mask] != targets[mask]).sum())
         scored += int(mask.sum())

@@ -33,9 +33,11 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
 from .batches import EpisodeWalker, make_walker, task_vocab_size
+from .cli import command
 from .config import ExpireSpanConfig
 from .errors import ConfigError, ExpireSpanError
-from .files import check_target
+from .files import check_target, read_small, read_small_text
+from .jsonfile import read_small_json
 from .expire_span import ExpireSpanLM, LayerMemory, Memory
 
 LN2 = math.log(2)
@@ -46,6 +48,8 @@ SCHEDULE_KEYS = {"steps", "eval_every", "eval_tokens", "eval_batch_size", "log_e
 STATE_FOLDER = re.compile(r"state-[0-9]{8,}-[0-9]+|state-[0-9]{8,}\.tmp")
 LEGACY_MEMORY = re.compile(r"memory-rank[0-9]+\.safetensors")
 MAX_STEP = 10 ** 12  # more optimiser steps than any run takes: a larger saved step is damage
+MAX_CONFIG_BYTES = 1 << 20  # a TOML run config, a checkpoint's config.json, a saved state.json
+ADAM_STATE = {"step", "exp_avg", "exp_avg_sq"}
 
 
 @dataclass
@@ -106,24 +110,32 @@ class RunConfig:
 
 def load_run_config(path) -> RunConfig:
     """Read and check a TOML run config; unknown keys and impossible values stop here, before training."""
+    text = read_small_text(path, MAX_CONFIG_BYTES, str(path), ConfigError)  # a regular file, UTF-8, bounded
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+        raise ConfigError(f"{path} is not valid TOML: {' '.join(str(e).split())[:200]}") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to be a run config") from None
     return parse_run_config(raw, path)
 
 
 def parse_run_config(raw: dict, path="config") -> RunConfig:
     """Check a run config given as {"model": ..., "data": ..., "train": ...} (as run_config.json holds)."""
-    unknown = sorted(set(raw) - {"model", "data", "train"})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a run config must be a table of model, data and train")
+    unknown = sorted(str(k)[:40] for k in set(raw) - {"model", "data", "train"})
     if unknown:
-        raise ConfigError(f"{path}: unknown sections {', '.join(unknown)} (use model, data, train)")
+        raise ConfigError(f"{path}: unknown sections {', '.join(unknown[:8])} (use model, data, train)")
+    for section in ("model", "data", "train"):
+        if not isinstance(raw.get(section, {}), dict):
+            raise ConfigError(f"{path}: [{section}] must be a table (got {type(raw[section]).__name__})")
     data = dict(raw.get("data", {}))
     task = data.pop("task", None)
     if task is None:
         raise ConfigError(f"{path}: [data] needs task = \"text\", \"collision\" or \"corridor\"")
+    if not isinstance(task, str):  # a string the tasks do not know is named by task_vocab_size
+        raise ConfigError(f"{path}: data.task must be \"text\", \"collision\" or \"corridor\" (got {str(task)[:40]})")
     vocab = task_vocab_size(task, {k: v for k, v in data.items() if k != "corpus"} if task != "text" else {})
     if task == "text" and set(data) - {"corpus"}:
         raise ConfigError(f"{path}: unknown [data] keys for text: {', '.join(sorted(set(data) - {'corpus'}))}")
@@ -134,7 +146,8 @@ def parse_run_config(raw: dict, path="config") -> RunConfig:
     train_values = raw.get("train", {})
     known = {f.name for f in fields(TrainConfig)}
     if set(train_values) - known:
-        raise ConfigError(f"{path}: unknown [train] keys: {', '.join(sorted(set(train_values) - known))}")
+        unknown = sorted(str(k)[:40] for k in set(train_values) - known)
+        raise ConfigError(f"{path}: unknown [train] keys: {', '.join(unknown[:8])}")
     train = TrainConfig(**train_values)
     problems = train.problems()
     if train.batch_size % world_size():
@@ -158,7 +171,11 @@ def init_from_problems(folder: str, model: ExpireSpanConfig) -> list[str]:
     config_path, weights_path = Path(folder) / "config.json", Path(folder) / "model.safetensors"
     if not (config_path.is_file() and weights_path.is_file()):
         return [f"train.init_from: {folder} has no config.json and model.safetensors"]
-    theirs, ours = json.loads(config_path.read_text()), model.to_dict()
+    theirs = read_small_json(config_path, f"train.init_from: {str(config_path)[:200]}", MAX_CONFIG_BYTES, "config",
+                             ConfigError)
+    if not isinstance(theirs, dict):
+        raise ConfigError(f"train.init_from: {str(config_path)[:200]} must hold a JSON object")
+    ours = model.to_dict()
     free = TRAINING_ONLY | (EXPIRY_ONLY if theirs.get("expire_span", True) and not model.expire_span else set())
     differ = sorted(k for k in set(theirs) | set(ours) if k not in free and theirs.get(k) != ours.get(k))
     return [f"train.init_from: {folder} differs from [model] in {', '.join(differ)}"] if differ else []
@@ -173,8 +190,17 @@ def initial_weights(folder: str, model: ExpireSpanLM) -> dict:
     return state
 
 
+def env_whole(name: str, default: int, least: int = 0) -> int:
+    """An environment variable set by torchrun (WORLD_SIZE, RANK, LOCAL_RANK): a whole number from `least` to
+    1,000,000; anything else is a ConfigError."""
+    value = os.environ.get(name, str(default))
+    if not (value.isascii() and value.isdigit() and least <= int(value) <= 1_000_000):
+        raise ConfigError(f"{name} must be a whole number of at least {least} (got {value[:20]!r})")
+    return int(value)
+
+
 def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
+    return env_whole("WORLD_SIZE", 1, least=1)
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
@@ -287,7 +313,8 @@ class Run:
         pointer = self.out / "latest"
         if not pointer.is_file():
             return None
-        name = pointer.read_text(encoding="utf-8", errors="replace").strip()
+        raw = read_small(pointer, 200, str(pointer), ConfigError)  # a regular file of one short line
+        name = raw.decode("utf-8", errors="replace").strip()
         if not STATE_FOLDER.fullmatch(name) or name.endswith(".tmp"):
             raise ConfigError(f"{pointer} is corrupt (names {name[:40]!r}); start over with --fresh")
         return self.out / name
@@ -301,12 +328,14 @@ class Run:
             folder = self.out  # a run saved before saves became folders
         meta_path = folder / "state.json"
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = json.loads(read_small(meta_path, MAX_CONFIG_BYTES, str(meta_path), ConfigError))
             if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-                raise ValueError("not a saved state")
+                raise TypeError("not a saved state")
             old, new = meta["config"], self.cfg.to_dict()
             changed = [f"{s}.{k}" for s in new for k in set(new[s]) | set(old.get(s, {}))
                        if old.get(s, {}).get(k) != new[s].get(k) and not (s == "train" and k in SCHEDULE_KEYS)]
+        except ConfigError as e:  # not a regular file, or too large: refused unread
+            raise ConfigError(f"cannot resume: {e}; start over with --fresh") from None
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
             raise ConfigError(f"cannot resume from {meta_path}: it is missing or corrupt ({_first_line(e)}); "
                               "start over with --fresh") from None
@@ -321,13 +350,20 @@ class Run:
             raise ConfigError(f"cannot resume from {meta_path}: {problem}; start over with --fresh")
         try:
             tensors = load_file(str(folder / "state.safetensors"))
+            mem = load_file(str(folder / f"memory-rank{self.rank}.safetensors"))
+        except Exception as e:  # safetensors raises many types for a damaged file
+            raise ConfigError(f"cannot resume from {folder}: its saved state is damaged ({_first_line(e)}); "
+                              "start over with --fresh") from None
+        problem = self._tensor_problem(tensors, mem, bool(meta["memory_t0"]))
+        if problem:
+            raise ConfigError(f"cannot resume from {folder}: {problem}; start over with --fresh")
+        try:
             self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
             opt = self.optimizer.state_dict()
             for index in range(len(opt["param_groups"][0]["params"])):
                 keys = [k for k in tensors if k.startswith(f"optim.{index}.")]
                 opt["state"][index] = {k.split(".", 2)[2]: tensors[k] for k in keys}
             self.optimizer.load_state_dict(opt)
-            mem = load_file(str(folder / f"memory-rank{self.rank}.safetensors"))
             torch.set_rng_state(mem["rng.torch"])
             if meta["memory_t0"]:
                 layers = [LayerMemory(mem[f"memory.{i}.hidden"].to(self.device),
@@ -340,6 +376,46 @@ class Run:
             raise ConfigError(f"cannot resume from {folder}: its saved state is damaged ({_first_line(e)}); "
                               "start over with --fresh") from None
         return True
+
+    def _tensor_problem(self, tensors: dict, mem: dict, has_memory: bool) -> str | None:
+        """What makes saved tensors unfit for this run's config, else None: every weight, optimiser moment and
+        (when the save has one) memory of the shape and dtype the config implies, and nothing else."""
+        def wrong(name, value, shape, dtype):
+            if value is None:
+                return f"its saved state lacks {name}"
+            if tuple(value.shape) != tuple(shape) or value.dtype != dtype:
+                return (f"its saved {name} is {value.dtype} {tuple(value.shape)}, the config implies "
+                        f"{dtype} {tuple(shape)}")
+            return None
+        weights = self.model.state_dict()
+        params = list(self.model.parameters())
+        expected = {f"model.{k}": (v.shape, v.dtype) for k, v in weights.items()}
+        for name in sorted(k for k in tensors if k.startswith("optim.")):
+            index, _, key = name[6:].partition(".")
+            if not index.isdigit() or int(index) >= len(params) or key not in ADAM_STATE:
+                return f"its saved state holds {name[:80]}, which no optimiser state of this model is"
+            param = params[int(index)]
+            expected[name] = ((), torch.float32) if key == "step" else (param.shape, param.dtype)
+        extra = sorted(set(tensors) - set(expected))
+        if extra:
+            return f"its saved state holds {extra[0][:80]}, which this model does not have"
+        for name, (shape, dtype) in expected.items():
+            problem = wrong(name, tensors.get(name), shape, dtype)
+            if problem:
+                return problem
+        rng = torch.get_rng_state()
+        problem = wrong("rng.torch", mem.get("rng.torch"), rng.shape, rng.dtype)
+        if problem or not has_memory:
+            return problem
+        rows, width = self.cfg.train.batch_size // self.world, self.cfg.model.d_model
+        for i in range(self.cfg.model.n_layers):
+            hidden, position = mem.get(f"memory.{i}.hidden"), mem.get(f"memory.{i}.position")
+            n = hidden.shape[1] if hidden is not None and hidden.dim() == 3 else 0
+            problem = (wrong(f"memory.{i}.hidden", hidden, (rows, n, width), weights["embed.weight"].dtype)
+                       or wrong(f"memory.{i}.position", position, (rows, n), torch.int64))
+            if problem:
+                return problem
+        return None
 
     def train_step(self) -> dict:
         cfg = self.cfg.train
@@ -426,11 +502,11 @@ def progress_line(step, total, stats, tokens_per_s, eta_s) -> str:
 
 
 def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
-    rank, world = int(os.environ.get("RANK", "0")), world_size()
+    rank, world = env_whole("RANK", 0), world_size()
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
-    dev = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if use_cuda else "cpu")
+    dev = torch.device(f"cuda:{env_whole('LOCAL_RANK', 0)}" if use_cuda else "cpu")
     run = Run(cfg, dev, rank, world)
     out = run.out
     if fresh and rank == 0:
@@ -493,6 +569,7 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
     return out / "final"
 
 
+@command
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

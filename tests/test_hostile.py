@@ -1034,3 +1034,478 @@ def test_f32_data_relabelled_as_i32_is_refused(tmp_path):
     with pytest.raises(CheckpointError) as err:
         ExpireSpanLM.from_pretrained(folder)
     assert name in str(err.value) and "I32" in str(err.value)
+
+
+# 6. small files: a byte limit on the read itself, and only regular files opened (a link to /dev/zero, a FIFO)
+
+NOT_FILES = ["link-to-dev-zero", "dev-zero", "fifo", "folder"]
+
+
+def not_a_file(path: Path, kind: str) -> Path:
+    """Make `path` something a small-file read must refuse at once: a link to /dev/zero, a FIFO, a folder (or
+    give /dev/zero itself)."""
+    if kind == "dev-zero":
+        return Path("/dev/zero")
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    if kind == "link-to-dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    return path
+
+
+def quick_one_line(error: BaseException, start: float) -> None:
+    assert one_line(str(error)) and time.perf_counter() - start < 10, str(error)
+
+
+@pytest.mark.parametrize("kind", NOT_FILES)
+def test_small_reads_open_regular_files_only(tmp_path, kind):
+    from model.files import read_small
+    start = time.perf_counter()
+    with pytest.raises(ExpireSpanError) as err:
+        read_small(not_a_file(tmp_path / "f.json", kind), 1000, "f.json")
+    assert "not a regular file" in str(err.value)
+    quick_one_line(err.value, start)
+
+
+def test_small_reads_stop_at_the_limit_and_follow_links_to_files(tmp_path):
+    from model import files
+    (tmp_path / "big").write_bytes(b"x" * 1001)
+    with pytest.raises(ExpireSpanError, match="larger than 1,000 bytes"):
+        files.read_small(tmp_path / "big", 1000, "big")
+    (tmp_path / "ok").write_bytes(b"y" * 1000)
+    (tmp_path / "link").symlink_to(tmp_path / "ok")  # the Hub cache links a snapshot's files to its blobs
+    assert files.read_small(tmp_path / "link", 1000, "ok") == b"y" * 1000
+    with pytest.raises(CheckpointError, match="cannot read nowhere"):
+        files.read_small(tmp_path / "nowhere", 10, "nowhere", error=CheckpointError)
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    from test_convert_official import FIXTURES, golden, official_pt
+
+    from model.convert_official import convert
+    return convert(official_pt("post-norm"), golden("post-norm")["flags"], FIXTURES,
+                   tmp_path_factory.mktemp("converted") / "ckpt")
+
+
+@pytest.mark.parametrize("name", ["config.json", "vocab.json"])
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo"])
+def test_a_checkpoints_small_files_are_never_read_from_a_device_or_fifo(tmp_path, converted, name, kind):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(converted, folder)
+    not_a_file(folder / name, kind)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError) as err:
+        ExpireSpanLM.from_pretrained(folder)
+    assert name in str(err.value)
+    quick_one_line(err.value, start)
+
+
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo"])
+def test_a_saved_state_json_that_is_no_file_is_refused(tmp_path, kind):
+    cfg, folder = saved_run(tmp_path)
+    not_a_file(folder / "state.json", kind)
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as err:
+        train_mod.Run(cfg, torch.device("cpu")).resume()
+    assert "--fresh" in str(err.value)
+    quick_one_line(err.value, start)
+
+
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo"])
+def test_model_cards_and_metadata_that_are_no_file_are_left_out(tmp_path, kind):
+    from app import baselines
+    folder = tmp_path / "ckpt"
+    tiny_model(seed=1).save_pretrained(folder)
+    not_a_file(folder / "README.md", kind)
+    not_a_file(folder / "metadata.json", kind)
+    start = time.perf_counter()
+    assert loading.read_model_card(str(folder)) is None
+    assert baselines.baseline_of(folder, {"ckpt": folder}) is None
+    assert time.perf_counter() - start < 10
+
+
+def test_a_huge_model_card_is_not_read_whole(tmp_path):
+    folder = tmp_path / "ckpt"
+    tiny_model(seed=1).save_pretrained(folder)
+    (folder / "README.md").write_bytes(b"# big\n" + b"x" * (loading.MAX_CARD_BYTES + 10))
+    assert loading.read_model_card(str(folder)) is None
+
+
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo"])
+def test_a_deck_file_that_is_no_file_is_refused(tmp_path, kind):
+    from app.decks import DeckError, read_deck_file
+    start = time.perf_counter()
+    with pytest.raises(DeckError) as err:
+        read_deck_file(not_a_file(tmp_path / "deck.json", kind))
+    quick_one_line(err.value, start)
+
+
+def finished_run(tmp_path) -> Path:
+    """A run folder as model.card reads it: final/, run_config.json and metrics.jsonl."""
+    run = tmp_path / "run"
+    tiny_model(seed=1).save_pretrained(run / "final")
+    (run / "run_config.json").write_text(json.dumps({"data": {"task": "corridor"}, "model": {}, "train": {}}))
+    (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "tokens": 8, "seconds": 1.0, "tok_per_s": 8}) + "\n")
+    return run
+
+
+@pytest.mark.parametrize("name", ["run_config.json", "metrics.jsonl"])
+@pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo"])
+def test_card_reads_a_runs_files_bounded(tmp_path, capsys, name, kind):
+    from model import card as card_mod
+    run = finished_run(tmp_path)
+    not_a_file(run / name, kind)
+    start = time.perf_counter()
+    code = card_mod.main(["--run", str(run), "--name", "x", "--out", str(tmp_path / "out"), "--trained-on", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and name in err and one_line(err), err
+    assert time.perf_counter() - start < 10 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", None])
+def test_a_bad_init_from_config_is_one_config_error(tmp_path, text):
+    folder = tmp_path / "start"
+    tiny_model(seed=1).save_pretrained(folder)
+    if text is None:
+        not_a_file(folder / "config.json", "fifo")
+    else:
+        (folder / "config.json").write_text(text)
+    path = tmp_path / "run.toml"
+    path.write_text(RUN_TOML.format(span_loss="1e-3", lr="1e-3", out=tmp_path / "run") + f'init_from = "{folder}"\n')
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as err:
+        train_mod.load_run_config(path)
+    assert "init_from" in str(err.value) and "config.json" in str(err.value)
+    quick_one_line(err.value, start)
+
+
+# 7. no regex over user-sized text worse than linear
+
+@pytest.mark.parametrize("card", [
+    "## Results\n" * 15_000,
+    "## Results\n" + "\n" * 300_000,
+    "## Results\n" + " \n" * 150_000 + "- bits: 1.5\n",
+])
+def test_reading_the_test_figure_from_a_large_card_is_linear(card):
+    from app import familiarity
+    start = time.perf_counter()
+    found = familiarity.test_bits_from_card(card)
+    assert time.perf_counter() - start < 1
+    assert found == (1.5 if card.endswith("1.5\n") else None)
+
+
+def test_the_test_figure_is_still_read_from_a_card():
+    from app import familiarity
+    card = "# m\n\n## Results (held-out)\n\n- other: 2\n  - bits:  1.7606  \n## Use\n- bits: 9\n"
+    assert familiarity.test_bits_from_card(card) == pytest.approx(1.7606)
+    assert familiarity.test_bits_from_card("- bits: 1.5\n## Results\n") is None
+    assert familiarity.test_bits_from_card("## Results\n- bits: 1.5x\n- bits: 2\n") == 2
+
+
+# 8. converted vocabularies: only tokens the loader accepts; a card's values never leave their place
+
+def converted_with(tmp_path, train_text: bytes | None = None, args: str | None = None, state=None):
+    """convert_official.main on the fixture with train.txt, --args or the state dict changed: (code, err)."""
+    from test_convert_official import FIXTURES, golden, official_pt
+
+    from model import convert_official
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES, data)
+    if train_text is not None:
+        (data / "train.txt").write_bytes(train_text)
+    pt = official_pt("post-norm")
+    if state is not None:
+        raw = torch.load(pt, weights_only=True)
+        state(raw)
+        pt = tmp_path / "changed.pt"
+        torch.save(raw, pt)
+    code = convert_official.main(["--checkpoint", str(pt), "--args", golden("post-norm")["flags"] if args is None
+                                  else args, "--data", str(data), "--out", str(tmp_path / "out")])
+    return code
+
+
+@pytest.mark.parametrize("token", ["²", "٤٦", "007", "+5", "1_0", "٣"])
+def test_converted_vocabularies_refuse_digits_the_loader_refuses(tmp_path, capsys, token):
+    from test_convert_official import FIXTURES
+    train = (FIXTURES / "train.txt").read_text() + f"32 {token} 33\n"
+    code = converted_with(tmp_path, train.encode())
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "integers 0..255" in err and one_line(err), err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("case", ["not-utf8", "unbalanced-quote", "model-not-dict", "tensor-is-a-string",
+                                  "key-pe-wrong-size", "weight-wrong-shape", "weight-is-a-dict"])
+def test_converter_failures_are_one_line(tmp_path, capsys, case):
+    from test_convert_official import FIXTURES, golden
+
+    def first(raw, change):
+        key = next(k for k in raw["model"] if k.endswith(".weight"))
+        raw["model"][key] = change(raw["model"][key])
+    kwargs = {
+        "not-utf8": dict(train_text=(FIXTURES / "train.txt").read_bytes() + b"\xff\xfe 32\n"),
+        "unbalanced-quote": dict(args=golden("post-norm")["flags"] + " --lr '0.1"),
+        "model-not-dict": dict(state=lambda raw: raw.__setitem__("model", [1, 2])),
+        "tensor-is-a-string": dict(state=lambda raw: first(raw, lambda v: "weights")),
+        "key-pe-wrong-size": dict(state=lambda raw: raw["model"].__setitem__(
+            "layers.0.attn.attn.key_pe", torch.zeros(3))),
+        "weight-wrong-shape": dict(state=lambda raw: first(raw, lambda v: torch.zeros(2, 2))),
+        "weight-is-a-dict": dict(state=lambda raw: raw["model"].__setitem__("in_emb.weight", {"x": 1})),
+    }[case]
+    code = converted_with(tmp_path, **kwargs)
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and one_line(err) and len(err) < 600, err
+    assert not (tmp_path / "out").exists()
+
+
+FENCE_BREAKERS = ["1\n```\n# Injected\n<img src=http://127.0.0.1:9/x.png>", "``` `` `", "2`\n\n## Use\nrun me"]
+
+
+@pytest.mark.parametrize("value", FENCE_BREAKERS)
+def test_a_checkpoint_value_never_leaves_its_place_in_the_card(value):
+    from model.convert_official import card
+    flags = f"--nlayers 2 {value}"
+    text = card(Path(f"run{value}.pt"), "ab" * 32, flags, value, ExpireSpanConfig(), False)
+    lines = text.splitlines()
+    opening = next(i for i, line in enumerate(lines) if line.startswith("```"))
+    fence = lines[opening]
+    closing = next(i for i in range(opening + 1, len(lines))  # CommonMark: only backticks, at least as many
+                   if set(lines[i].strip()) == {"`"} and len(lines[i].strip()) >= len(fence))
+    assert "\n".join(lines[opening + 1:closing]) == flags  # the flags' block holds them whole, and ends after them
+    outside = lines[:opening] + lines[closing + 1:]
+    assert not any(line.lstrip().startswith("```") for line in outside), text
+    assert [line for line in outside if line.lstrip().startswith(("#", "<"))] == [lines[0], "## Training flags",
+                                                                               "## Model"], text
+    assert "<img" not in re.sub(r"`[^`\n]*`", "", "\n".join(outside))  # inert only inside a code span
+
+
+def test_a_card_name_that_is_not_a_folder_name_is_refused(tmp_path, capsys):
+    from model import card as card_mod
+    run = finished_run(tmp_path)
+    code = card_mod.main(["--run", str(run), "--name", "x')\n```\n# evil", "--out", str(tmp_path / "out"),
+                          "--trained-on", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "--name" in err and one_line(err), err
+    assert not (tmp_path / "out").exists()
+
+
+# 9. sliders whose range could be empty: tiny inputs show the one value instead of a crash
+
+def tiny_text(text: str, view: str):
+    at = new_app()
+    at.radio(key="input_kind").set_value("Type or paste").run()
+    at.text_area(key="text_input").input(text).run()
+    at.radio(key="view").set_value(view).run()
+    assert not at.exception, at.exception
+    assert not errors(at), errors(at)
+    return at
+
+
+def test_one_byte_with_memory_lifetimes(app_checkpoints):
+    at = tiny_text("a", "Memory lifetimes")
+    assert "life_start" not in [s.key for s in at.slider]
+    assert "From byte: 0" in page_text(at)
+
+
+def test_two_bytes_with_attention_at_step_t(app_checkpoints):
+    at = tiny_text("ab", "Attention at step t")
+    assert "att_step" not in [s.key for s in at.slider]
+    assert "Step t: the byte that reads: 1" in page_text(at)
+
+
+@pytest.mark.parametrize("view", ["Remembered at step t", "Memory lifetimes", "Attention at step t"])
+def test_tiny_texts_in_every_stepped_view(app_checkpoints, view):
+    for text in ("a", "ab", "abc"):
+        tiny_text(text, view)
+
+
+def test_a_one_frame_object_upload(app_checkpoints):
+    errs = upload(collision.to_json(collision.generate(collision.SCALED, 1, 0)).encode())
+    assert not errs, errs
+
+
+# 10. training: configs and saved tensors checked, one error line
+
+@pytest.mark.parametrize("text, message", [
+    ("model = 3\n[data]\ntask = \"corridor\"\n", "[model] must be a table"),
+    ('data = "corridor"\n', "[data] must be a table"),
+    ("train = [1, 2]\n[data]\ntask = \"corridor\"\n", "[train] must be a table"),
+    (b"\xff\xfe[model]\n", "not UTF-8"),
+    ("[data]\ntask = \"corridor\"\n[train]\nsteps = \"ten\"\n", "train.steps must be an integer"),
+    ("[data]\ntask = \"corridor\"\n[train]\nnope = 1\n", "unknown [train] keys"),
+    ("[data]\ntask = [1]\n", "data.task must be"),
+])
+def test_training_configs_that_cannot_be_read_are_one_error_line(tmp_path, capsys, monkeypatch, text, message):
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("trained with a refused config"))
+    path = tmp_path / "run.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    assert train_mod.main(["--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and one_line(err), err
+
+
+@pytest.mark.parametrize("value", ["two", "0", "-1", "1e3", ""])
+def test_a_bad_world_size_is_one_error_line(tmp_path, capsys, monkeypatch, value):
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("trained with a bad WORLD_SIZE"))
+    monkeypatch.setenv("WORLD_SIZE", value)
+    path = tmp_path / "run.toml"
+    path.write_text(RUN_TOML.format(span_loss="1e-3", lr="1e-3", out=tmp_path / "run"))
+    assert train_mod.main(["--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "WORLD_SIZE" in err and one_line(err), err
+
+
+def retensor(path: Path, change) -> None:
+    tensors = load_file(str(path))
+    change(tensors)
+    save_file(tensors, str(path))
+
+
+def first_key(tensors: dict, prefix: str) -> str:
+    return next(k for k in sorted(tensors) if k.startswith(prefix))
+
+
+@pytest.mark.parametrize("file, change, message", [
+    ("memory-rank0.safetensors", lambda t: t.__setitem__("memory.0.hidden", t["memory.0.hidden"][..., :3].contiguous()),
+     "memory.0.hidden"),
+    ("memory-rank0.safetensors", lambda t: t.__setitem__("memory.0.hidden", t["memory.0.hidden"].double()),
+     "memory.0.hidden"),
+    ("memory-rank0.safetensors", lambda t: t.__setitem__("memory.1.position", t["memory.1.position"].float()),
+     "memory.1.position"),
+    ("memory-rank0.safetensors", lambda t: t.pop("memory.1.hidden"), "memory.1.hidden"),
+    ("memory-rank0.safetensors", lambda t: t.__setitem__("rng.torch", torch.zeros(3)), "rng.torch"),
+    ("state.safetensors", lambda t: t.__setitem__(first_key(t, "model."), torch.zeros(3)), "model."),
+    ("state.safetensors", lambda t: t.__setitem__(first_key(t, "model."), t[first_key(t, "model.")].int()),
+     "model."),
+    ("state.safetensors", lambda t: t.__setitem__(first_key(t, "optim."), torch.zeros(3, 3)), "optim."),
+])
+def test_resumed_tensors_of_the_wrong_shape_or_dtype_are_refused(tmp_path, file, change, message):
+    cfg, folder = saved_run(tmp_path)
+    retensor(folder / file, change)
+    with pytest.raises(ConfigError) as err:
+        train_mod.Run(cfg, torch.device("cpu")).resume()
+    assert message in str(err.value) and "--fresh" in str(err.value) and one_line(str(err.value))
+
+
+# 11. the command lines: Ctrl-C is one line and 130, a closed stdout is quiet and 141, every failure one line
+
+def cli_mains():
+    from model import card as card_mod
+    from model import convert_official, evaluate
+    return {
+        "trace": (trace_cli, "check_out", ["--checkpoint", "c", "--text-file", "t", "--out", "o"]),
+        "train": (train_mod, "load_run_config", ["--config", "c.toml"]),
+        "convert": (convert_official, "convert", ["--checkpoint", "c", "--args", "", "--data", "d", "--out", "o"]),
+        "evaluate": (evaluate, "measure", ["--task", "corridor", "--checkpoint", "c", "--results", "none/r.json"]),
+        "card": (card_mod, "_main", ["--name", "x"]),
+    }
+
+
+@pytest.mark.parametrize("name", ["trace", "train", "convert", "evaluate", "card"])
+def test_ctrl_c_is_one_line_and_exit_130(capsys, monkeypatch, name):
+    module, target, args = cli_mains()[name]
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(module, target, interrupt)
+    assert module.main(args) == 130
+    out = capsys.readouterr()
+    assert out.out == "" and "interrupted" in out.err and one_line(out.err), out.err
+
+
+class ClosedPipe:
+    """sys.stdout whose reader has gone: every write is EPIPE."""
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("name", ["trace", "train", "convert", "evaluate", "card"])
+def test_a_closed_stdout_ends_quietly_with_141(capsys, monkeypatch, name):
+    module, target, args = cli_mains()[name]
+    monkeypatch.setattr(module, target, lambda *a, **k: print("a result line"))
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert module.main(args) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_a_closed_stdout_pipe_in_a_real_process(tmp_path, tiny_checkpoint, text_file):
+    p = subprocess.Popen([sys.executable, "-m", "model.trace", "--checkpoint", str(tiny_checkpoint), "--text-file",
+                          str(text_file), "--out", str(tmp_path / "t.json"), "--device", "cpu"], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    p.stdout.close()  # nobody reads what it prints
+    err = p.stderr.read().decode()
+    p.wait(timeout=HANG_S)
+    assert p.returncode == 141 and "Error" not in err and "Traceback" not in err, err  # the progress bar only
+
+
+@pytest.mark.parametrize("value", [10 ** 30, 2 ** 63, -1])
+def test_cli_max_bytes_out_of_range_is_one_line(tmp_path, tiny_checkpoint, text_file, capsys, value):
+    code, _, err = cli(capsys, "--checkpoint", tiny_checkpoint, "--text-file", text_file, "--out",
+                       tmp_path / "t.json", "--max-bytes", value, "--device", "cpu")
+    assert code == 2 and err.startswith("error: ") and "--max-bytes" in err and one_line(err), err
+
+
+@pytest.mark.parametrize("results, run_config, extra", [
+    ("{not json", None, []),
+    ("[]", None, []),
+    ('{"corridor": 3}', None, ["--baseline-only", "--baseline", "b"]),
+    ("1" * 5000, None, []),
+    (None, "{not json", []),
+    (None, "[]", []),
+    (None, '{"data": {}, "train": {}}', []),
+])
+def test_evaluate_ends_every_failure_in_one_line(tmp_path, capsys, results, run_config, extra):
+    from model import evaluate
+    folder = tmp_path / "ckpt"
+    tiny_model(seed=2, vocab_size=22).save_pretrained(folder)
+    if results is not None:
+        (tmp_path / "results.json").write_text(results)
+    if run_config is not None:
+        (folder / "run_config.json").write_text(run_config)
+    code = evaluate.main(["--task", "corridor", "--checkpoint", str(folder), "--results",
+                          str(tmp_path / "results.json"), "--tokens", "64", *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and one_line(err) and len(err) < 600, err
+
+
+# 12. one way to fail: the core raises InputError for bad input, the pages catch it through ui.failures only
+
+def test_pages_catch_model_errors_only_through_the_failure_helper():
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        assert "except (ExpireSpanError, ValueError)" not in source, path
+
+
+def test_the_core_raises_no_bare_value_error():
+    for folder in ("model", "app"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "tasks" in path.parts or path.name == "kept.py":
+                continue
+            assert "raise ValueError(" not in path.read_text(encoding="utf-8"), path
+
+
+def test_bad_input_to_the_core_is_an_input_error(model):
+    from app import attention, scales
+    from model.policies import visible_memories
+    with pytest.raises(InputError):
+        scales.scale_values(np.zeros((1, 3)), "no such scale")
+    t = trace(model, "hello there", attention_layer=0)
+    with pytest.raises(InputError):
+        attention.read_by([t], 10_000)
+    model.train()
+    try:
+        with pytest.raises(InputError):
+            model(torch.zeros(1, model.config.block_size + 1, dtype=torch.long))
+    finally:
+        model.eval()
+    t.meta = {"policy": "window"}
+    with pytest.raises(InputError):
+        visible_memories(t)

@@ -99,13 +99,13 @@ interval = play.controls("frames", "the frame")
 @st.fragment(run_every=interval)
 @ui.failures("This frame cannot be shown")
 def frame_view():
-    ui.clamp_state("frame", 0, seq.n_frames - 1)
+    ui.clamp_state("frame", 0, max(0, seq.n_frames - 1))
     if interval:
         play.advance("frame", 1, 0, seq.n_frames - 1)
     b1, b2, _ = st.columns([1, 1, 3])
     b1.button("Previous collision", key="objects_prev", on_click=_jump, args=(-1,))
     b2.button("Next collision", key="objects_next", on_click=_jump, args=(1,))
-    f = st.slider("Frame", 0, seq.n_frames - 1, key="frame")  # starts at 0, the minimum
+    f = ui.slider("Frame", 0, seq.n_frames - 1, key="frame")  # starts at 0, the minimum
     left, right_col = st.columns([3, 2])
     with left:
         ui.chart(task_figures.collision_grid(seq, f), key="grid")

@@ -2,7 +2,6 @@
 import numpy as np
 import pandas as pd
 import streamlit as st
-from model import ExpireSpanError
 
 from app import attention, compare, familiarity, figures, kept, loading, play, presenter, state, ui
 from app.examples import EXAMPLES, example_text, partner_text
@@ -127,11 +126,11 @@ def where_memory_mattered():
     if not (state.has_trace(source, text, cut=4) or st.session_state.get("measure_mattered")):
         st.button("Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")
         return  # a click reruns this panel; the button's value is then True, and the answer takes its place
-    try:
+    cut = None
+    with ui.failures("Cannot cut the memory of this model", level="warning"):
         with state.still_note("Measuring: the model runs again with its memory cut to a quarter..."):
             cut = state.run_trace(source, text, cut=4)  # its progress bar appears after a second
-    except (ExpireSpanError, ValueError) as e:
-        st.warning(f"Cannot cut the memory of this model: {e}")
+    if cut is None:
         return
     st.markdown(kept.effect_sentence(tr, cut))
     returning, first = kept.split_rises(tr, cut, words)
@@ -230,7 +229,7 @@ elif view == "Remembered at step t":
         ui.clamp_state("step", 1, T)
         if interval:
             play.advance("step", max(1, tr.block_size // 4), 1, T)
-        t = st.slider("Step t: the model has just read byte t and looks back", 1, T, min(T, start + 200), key="step")
+        t = ui.slider("Step t: the model has just read byte t and looks back", 1, T, min(T, start + 200), key="step")
         lo = max(0, t - TEXT_WINDOW)
         held, gone = held_at(tr, t), dropped_by(tr, t)
         rows = []
@@ -260,8 +259,7 @@ elif view == "Attention at step t":
         @st.fragment
         @ui.failures("This step cannot be shown")
         def attention_at_step():
-            ui.clamp_state("att_step", 1, n_read - 1)
-            t = st.slider("Step t: the byte that reads", 1, n_read - 1, min(n_read - 1, 200), key="att_step")
+            t = ui.slider("Step t: the byte that reads", 1, n_read - 1, min(n_read - 1, 200), key="att_step")
             st.markdown(f"Byte {t:,} (outlined in red at the end of each row below) reads its memories. "
                         "Kept and used, layer by layer:")
             share = attention.read_by(readers, t)
@@ -282,8 +280,7 @@ elif view == "Attention at step t":
 
 elif view == "Memory lifetimes":
     layer = pick_layer()
-    ui.clamp_state("life_start", start, max(start, stop - 1))
-    first = st.slider("From byte", start, max(start, stop - 1), start, key="life_start")
+    first = ui.slider("From byte", start, max(start, stop - 1), start, key="life_start")
     fig = figures.lifetimes(tr, layer, first, stop, words=words)
     ui.chart(fig, key="lifetimes")
     st.caption("One bar per word (40 at a time), from where it was read: dark while the model keeps it fully (its "

@@ -2,8 +2,9 @@
 [--attention-layer N] [--max-bytes N]
 
 Every failure (unreadable input, an input over --max-bytes, an --out that cannot be written, a bad
-checkpoint) ends in one line `error: ...` and exit status 2; the output path is checked before tracing, and
-the JSON is written whole or not at all. Inputs longer than two blocks show a progress bar on stderr.
+checkpoint) ends in one line `error: ...` and exit status 2; Ctrl-C in one line and 130; a closed stdout quietly
+in 141 (model/cli.py). The output path is checked before tracing, and the JSON is written whole or not at all.
+Inputs longer than two blocks show a progress bar on stderr.
 """
 import argparse
 import os
@@ -13,12 +14,14 @@ from pathlib import Path
 
 import torch
 
+from ..cli import command
 from ..errors import ExpireSpanError, InputError
 from ..expire_span import ExpireSpanLM
 from ..files import check_target
 from . import BLOCKS_PER_PASS, trace
 
 DEFAULT_MAX_BYTES = 2_000_000  # about a minute on a 2-core CPU with the shipped text model; raise with --max-bytes
+MOST_BYTES = 1 << 30  # the largest --max-bytes, and what 0 reads at most: days of tracing on a CPU
 
 
 def pick_device(name: str) -> torch.device:
@@ -45,14 +48,16 @@ def check_out(path: str) -> Path:
 
 
 def read_input(path: str, max_bytes: int) -> bytes:
-    """The input file's bytes, refused (before reading it all) when longer than max_bytes (0: no limit)."""
+    """The input file's bytes, refused (before reading it all) when longer than max_bytes (0: MOST_BYTES)."""
+    max_bytes = max_bytes or MOST_BYTES
     try:
         with open(path, "rb") as f:
-            data = f.read(max_bytes + 1) if max_bytes else f.read()
+            data = f.read(max_bytes + 1)
     except OSError as e:
         raise ExpireSpanError(f"cannot read {path}: {e.strerror or e}") from None
     if max_bytes and len(data) > max_bytes:
-        raise InputError(f"{path} is longer than --max-bytes {max_bytes:,}; raise the limit (0: none) or cut it")
+        raise InputError(f"{path} is longer than --max-bytes {max_bytes:,}; raise the limit (at most {MOST_BYTES:,}) "
+                         "or cut it")
     return data
 
 
@@ -71,6 +76,7 @@ def progress_bar(total: int, block_tokens: int):
     return update, bar.close
 
 
+@command
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.trace", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,11 +87,13 @@ def main(argv=None) -> int:
     parser.add_argument("--attention-layer", type=int, default=None,
                         help="also record this layer's attention weights (inputs up to 4,096 tokens)")
     parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
-                        help=f"refuse longer inputs (default {DEFAULT_MAX_BYTES:,}; 0: no limit)")
+                        help=f"refuse longer inputs (default {DEFAULT_MAX_BYTES:,}; 0: the most, {MOST_BYTES:,})")
     args = parser.parse_args(argv)
     try:
-        if args.max_bytes < 0:
-            raise InputError(f"--max-bytes must be >= 0 (got {args.max_bytes})")
+        if not 0 <= args.max_bytes <= MOST_BYTES:
+            shown = str(args.max_bytes)
+            shown = shown if len(shown) <= 20 else f"a number of {len(shown)} digits"
+            raise InputError(f"--max-bytes must be from 0 to {MOST_BYTES:,} (got {shown})")
         out = check_out(args.out)
         data = read_input(args.text_file, args.max_bytes)
         device = pick_device(args.device)
