@@ -19,6 +19,7 @@ from .batches import corridor_config, collision_config, make_walker
 from .cli import command, describe
 from .errors import ExpireSpanError
 from .expire_span import ExpireSpanLM
+from .jsonfile import read_small_json
 from .memory_use import (block_bootstrap, measure_text, needs_long_context, returning_names, training_words,
                          written_texts)
 from .policy_eval import evaluate_policies, policy_table
@@ -27,6 +28,8 @@ from .trace import trace
 from .train import eval_blocks, evaluate
 
 RESULTS = Path("checkpoints/results.json")
+RESULTS_LIMIT = 16 * 2**20   # bytes: results.json is a few hundred KB
+SMALL_FILE = 2**20           # bytes: a run config or a corpus summary
 TASKS = {"text": "text", "object-collision": "collision", "corridor": "corridor"}
 
 
@@ -34,8 +37,16 @@ def run_config(checkpoint: Path) -> dict:
     """The training config saved beside a run, or the copy shipped with a checkpoint."""
     for path in (checkpoint / "run_config.json", checkpoint.parent / "run_config.json"):
         if path.exists():
-            return json.loads(path.read_text())
+            return read_small_json(path, str(path), SMALL_FILE, "run config", ExpireSpanError)
     raise ExpireSpanError(f"no run_config.json beside {checkpoint}: it says which data the model was trained on")
+
+
+def read_results(path: Path) -> dict:
+    """results.json, read bounded (a regular file only); anything but a JSON object is one ExpireSpanError."""
+    results = read_small_json(path, str(path), RESULTS_LIMIT, "results file", ExpireSpanError)
+    if not isinstance(results, dict):
+        raise ExpireSpanError(f"{path} is not a results file (a JSON object)")
+    return results
 
 
 def trace_seconds(model, tokens, repeats=3) -> float:
@@ -60,7 +71,9 @@ def bits_by_source(model, data, seed) -> dict:
     for corpora that have them."""
     corpus = Path(data.get("corpus", "data/corpus"))
     summary_path = corpus / "summary.json"
-    sources = json.loads(summary_path.read_text()).get("sources", {}) if summary_path.exists() else {}
+    summary = read_small_json(summary_path, str(summary_path), SMALL_FILE, "corpus summary", ExpireSpanError) \
+        if summary_path.exists() else {}
+    sources = summary.get("sources", {}) if isinstance(summary, dict) else {}
     result = {}
     for name, split in [(s, f"test-{s}") for s in sources] + [("modern", "test-modern"), ("names", "test-names")]:
         path = corpus / f"{split}.txt"
@@ -347,7 +360,7 @@ def runs_table(entry: dict) -> list[str]:
 
 def regenerate(results_path: Path) -> None:
     """Rewrite the README table from results.json (after notes were added by hand, say)."""
-    write_readme(json.loads(results_path.read_text()), results_path.parent / "README.md")
+    write_readme(read_results(results_path), results_path.parent / "README.md")
 
 
 @command
@@ -374,7 +387,7 @@ def main(argv=None) -> int:
     try:
         task = TASKS[args.task]
         path = Path(args.results)
-        results = json.loads(path.read_text()) if path.exists() else {}
+        results = read_results(path) if path.exists() else {}
         entry = results.setdefault(args.task, {})
         if args.memory_use_only:
             pass

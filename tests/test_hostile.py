@@ -1476,6 +1476,25 @@ def test_evaluate_ends_every_failure_in_one_line(tmp_path, capsys, results, run_
     assert code == 2 and err.startswith("error: ") and one_line(err) and len(err) < 600, err
 
 
+@pytest.mark.parametrize("kind", ["fifo", "zero", "folder"])
+def test_evaluate_reads_results_and_run_config_only_from_regular_files(tmp_path, capsys, kind):
+    from model import evaluate
+    folder = tmp_path / "ckpt"
+    tiny_model(seed=2, vocab_size=22).save_pretrained(folder)
+    (folder / "run_config.json").write_text('{"data": {"task": "corridor"}, "train": {"seed": 0}}')
+    target = tmp_path / "results.json"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "zero":
+        target.symlink_to("/dev/zero")
+    else:
+        target.mkdir()
+    code = evaluate.main(["--task", "corridor", "--checkpoint", str(folder), "--results", str(target),
+                          "--tokens", "64"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and one_line(err), err
+
+
 # 12. one way to fail: the core raises InputError for bad input, the pages catch it through ui.failures only
 
 def test_pages_catch_model_errors_only_through_the_failure_helper():
