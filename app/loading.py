@@ -10,9 +10,9 @@ import torch
 
 from model import CheckpointError, ExpireSpanConfig, ExpireSpanError, ExpireSpanLM, InputError
 from model.files import read_small
-from model.hub import VOCAB_FILE
 from model.trace import Trace
 from model.tasks import collision, corridor
+from model.vocab import VOCAB_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS_ENV = "EXPIRE_SPAN_CHECKPOINTS"

@@ -22,10 +22,10 @@ from .expire_span import ExpireSpanLM
 from .jsonfile import read_small_json
 from .memory_use import (block_bootstrap, measure_text, needs_long_context, returning_names, training_words,
                          written_texts)
+from .metrics import eval_blocks, evaluate
 from .policy_eval import evaluate_policies, policy_table
 from .tasks import collision, corridor
 from .trace import trace
-from .train import eval_blocks, evaluate
 
 RESULTS = Path("checkpoints/results.json")
 RESULTS_LIMIT = 16 * 2**20   # bytes: results.json is a few hundred KB

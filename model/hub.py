@@ -21,14 +21,16 @@ from huggingface_hub.errors import (
     EntryNotFoundError, HFValidationError, LocalEntryNotFoundError, RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.utils import validate_repo_id
+from safetensors.torch import load_model
 
-from .convert_official import read_vocab
+from .config import ExpireSpanConfig
 from .errors import CheckpointError, ConfigError
 from .files import check_folder, check_target
 from .jsonfile import read_small_json
+from .vocab import VOCAB_FILE, read_vocab
 
 CONFIG_FILE = "config.json"
-VOCAB_FILE = "vocab.json"
 WEIGHTS_FILE = "model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 MAX_CONFIG_BYTES = 1 << 20        # a config.json is a few hundred bytes
@@ -71,7 +73,6 @@ def _resolve(name_or_path, revision, cache_dir, hub_only):
     """(config.json path, a function that returns the weights' path): a Hub repo's weights are fetched only
     after its config has passed its checks."""
     if hub_only:
-        from huggingface_hub.utils import validate_repo_id
         try:
             validate_repo_id(str(name_or_path))
         except HFValidationError:
@@ -117,7 +118,6 @@ def _shorten(text, limit: int = 80) -> str:
 
 def read_config(path: Path, label: str):
     """config.json as an ExpireSpanConfig, every problem (size, JSON, huge integers, limits) a CheckpointError."""
-    from .config import ExpireSpanConfig
     values = read_small_json(path, f"{label}/{CONFIG_FILE}", MAX_CONFIG_BYTES, "config")
     if not isinstance(values, dict):
         raise CheckpointError(f"{label}/{CONFIG_FILE} must hold a JSON object")
@@ -244,8 +244,6 @@ class SafetensorsHubMixin(PyTorchModelHubMixin):
     def from_pretrained(cls, name_or_path, *, revision=None, cache_dir=None, map_location="cpu", hub_only=False):
         """Load a checkpoint folder or Hub repo id (hub_only: a Hub repo id, never a local path). Every check
         (limits, header shapes, memory) runs before the model is built."""
-        from safetensors.torch import load_model
-
         config_path, fetch_weights = _resolve(str(name_or_path), revision, cache_dir, hub_only)
         label = _shorten(name_or_path, 200)
         config = read_config(config_path, label)

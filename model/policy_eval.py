@@ -25,9 +25,9 @@ import numpy as np
 
 from .batches import make_walker
 from .errors import ExpireSpanError, InputError
+from .metrics import eval_blocks
 from .policies import BUDGETED, DEFAULT_SINKS, Policy, visible_memories
 from .trace import trace
-from .train import eval_blocks
 
 SCALES = {"half": 0.5, "mean": 1.0, "double": 2.0}
 LABELS = {"half": "x0.5", "mean": "x1", "double": "x2"}

@@ -32,15 +32,15 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
-from .batches import EpisodeWalker, make_walker, task_vocab_size
+from .batches import make_walker, task_vocab_size
 from .cli import command
 from .config import ExpireSpanConfig
 from .errors import ConfigError, ExpireSpanError
 from .files import check_target, read_small, read_small_text
 from .jsonfile import read_small_json
 from .expire_span import ExpireSpanLM, LayerMemory, Memory
+from .metrics import LN2, eval_blocks, evaluate
 
-LN2 = math.log(2)
 # Settings a resumed run may change: they say how long and how often, not what is learned.
 SCHEDULE_KEYS = {"steps", "eval_every", "eval_tokens", "eval_batch_size", "log_every", "save_every", "out_dir"}
 # The folders a save writes (its step, then the time in ns; or the step's temporary folder): the only ones a run
@@ -206,38 +206,6 @@ def world_size() -> int:
 def learning_rate(step: int, cfg: TrainConfig) -> float:
     """Linear warm-up, then constant (docs/method.md section 9)."""
     return cfg.lr * min(1.0, (step + 1) / max(cfg.warmup, 1))
-
-
-def eval_blocks(walker, n_tokens: int, batch_size: int, block_size: int) -> int:
-    """How many blocks of `walker` make about n_tokens (whole episodes for the corridor)."""
-    if isinstance(walker, EpisodeWalker):
-        per_episode = walker.episode_blocks(0)
-        return max(1, n_tokens // (batch_size * block_size * per_episode)) * per_episode
-    return max(1, min(n_tokens // (batch_size * block_size), walker.blocks_per_pass))
-
-
-@torch.no_grad()
-def evaluate(model: ExpireSpanLM, walker, n_blocks: int, span_limit: int | None = None) -> dict:
-    """Loss (bits per scored token), error rate and mean kept memory over n_blocks of a walker."""
-    was_training = model.training
-    model.eval()
-    memory, nll, scored, wrong, kept = None, 0.0, 0, 0, []
-    for _ in range(n_blocks):
-        x, y, reset = walker.next()
-        if reset:
-            memory = None
-        x, y = torch.from_numpy(x).to(model.device), torch.from_numpy(y).to(model.device)
-        out = model(x, memory, span_limit=span_limit)
-        memory = out.memory
-        mask = y >= 0
-        lp = out.log_probs.gather(-1, y.clamp(min=0)[..., None])[..., 0]
-        nll -= float(lp[mask].sum())
-        scored += int(mask.sum())
-        wrong += int((out.log_probs.argmax(-1) != y)[mask].sum())
-        kept.append(np.mean([d.key_position.shape[1] - x.shape[1] for d in out.details]))
-    model.train(was_training)
-    return {"bits": nll / max(scored, 1) / LN2, "error": wrong / max(scored, 1), "scored": scored,
-            "kept": float(np.mean(kept))}
 
 
 class Run:

@@ -11,7 +11,8 @@ import torch
 from safetensors.torch import load_file
 
 from model import CheckpointError, ConfigError, ExpireSpanLM
-from model.convert_official import build_vocab, convert, encode_bytes, main, parse_flags
+from model.convert_official import convert, main, parse_flags
+from model.vocab import build_vocab, encode_bytes
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "official"
 

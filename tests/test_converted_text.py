@@ -14,7 +14,8 @@ from test_app_support import errors, new_app, page_text, single_thread  # noqa: 
 from app import compare, loading, presenter, ui
 from app.words import split_words
 from model import CheckpointError, ExpireSpanLM, Tracer, trace
-from model.convert_official import convert, encode_bytes
+from model.convert_official import convert
+from model.vocab import encode_bytes
 from test_convert_official import FIXTURES, golden, official_pt
 
 TEXT = "hello there, world.\nThe world said hello.\nNaïve café ~ 12345 {x}\n" * 6  # some bytes never in train.txt

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from ..cli import command
 from ..errors import ExpireSpanError, InputError
@@ -65,10 +66,6 @@ def progress_bar(total: int, block_tokens: int):
     """A tqdm bar on stderr for inputs over two blocks, else None (returns (callback, close))."""
     if total <= block_tokens:
         return None, lambda: None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # tqdm comes with huggingface_hub; without it, a plain line at the end
-        return None, lambda: print(f"traced {total:,} tokens", file=sys.stderr)
     bar = tqdm(total=total, unit="tok", unit_scale=True, desc="tracing", file=sys.stderr, mininterval=0.5)
 
     def update(done, _total):
