@@ -115,14 +115,19 @@ def refresh_results(card: Path, name: str, results: dict, partner: str | None = 
     write_atomic(card, head.rstrip("\n") + "\n" + "\n".join(section) + "\n" + use)
 
 
-def what_it_is(model: dict, train: dict, partner: str | None, started_from: str | None) -> str:
-    """The card's opening paragraph: an Expire-Span model or its baseline, from scratch or fine-tuned."""
+def what_it_is(model: dict, train: dict, partner: str | None, started_from: str | None,
+               shipped_span: int | None = None) -> str:
+    """The card's opening paragraph: an Expire-Span model or its baseline, from scratch or fine-tuned. A baseline
+    shipped with another L than it trained with (shipped_span: set to its partner's mean kept memory) says both."""
     how = (f"fine-tuned by `python -m model.train` from {started_from or '`' + train['init_from'] + '`'}"
            if train.get("init_from") else "trained from scratch by `python -m model.train`")
     if not model.get("expire_span", True):
         return (f"The equal-memory Transformer-XL baseline{f' of `{partner}`' if partner else ''}: the same "
                 f"transformer as this repository's Expire-Span models (`model/`) with expiry off, each layer "
-                f"keeping the nearest L = {model['max_span']:,} memories; {how}. Same data, size and steps as "
+                f"keeping the nearest L = {shipped_span or model['max_span']:,} memories"
+                + (f" (its partner's mean kept memory; trained with L = {model['max_span']:,})"
+                   if shipped_span and shipped_span != model["max_span"] else "")
+                + f"; {how}. Same data, size and steps as "
                 f"its partner, so the two differ only in how they choose what to remember.")
     return ("An Expire-Span transformer (Sukhbaatar et al., ICML 2021) implemented from its description in this "
             f"repository (`model/`), {how}. No Expire-Span weights were ever published; these are this "
@@ -140,10 +145,12 @@ def write_card(name: str, run: Path, out: Path, results: dict, trained_on: str, 
     model, train = cfg["model"], cfg["train"]
     size_mb = (out / "model.safetensors").stat().st_size / 1e6
     baseline = not model.get("expire_span", True)
+    shipped = out / "config.json"
+    shipped_span = read_object(shipped, "config").get("max_span") if baseline and shipped.is_file() else None
     lines = [
         f"# {'Transformer-XL baseline' if baseline else 'Expire-Span'} `{name}`", "",
         PURPOSE[task], "",
-        what_it_is(model, train, partner, started_from), "",
+        what_it_is(model, train, partner, started_from, shipped_span), "",
         "## Data", "", DATA[task], "",
         "## Model and training", "",
         f"- layers {model['n_layers']}, d_model {model['d_model']}, heads {model['n_heads']}, d_ff {model['d_ff']}, "

@@ -243,6 +243,10 @@ def test_cards_say_what_a_model_is_and_where_it_started(tmp_path):
     assert "baseline of `text`" in card and "nearest L = 300 memories" in card
     assert "fine-tuned by `python -m model.train` from the text model's first weights" in card
     assert "- bits: 1.9" in card and "- bits: 1.7" not in card  # its own numbers, not its partner's
+    (out / "config.json").write_text(json.dumps({**model, "max_span": 280}))  # shipped at its partner's kept memory
+    card = write_card("text-txl", run, out, results, "a 2-core CPU", partner="text")
+    assert "nearest L = 280 memories (its partner's mean kept memory; trained with L = 300)" in card
+    (out / "config.json").unlink()
     model["expire_span"], model["max_span"] = True, 2048
     del train["init_from"]
     (run / "run_config.json").write_text(json.dumps({"model": model, "data": {"task": "text"}, "train": train}))
