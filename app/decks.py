@@ -77,7 +77,7 @@ CONTROLS = [
     Control("frame", "fr", lo=0, hi=1_000_000),
     Control("cmp_mode", "cm", ("Two layers", "Two checkpoints", "Expire-Span against its Transformer-XL baseline")),
     Control("cmp_example", "ce", tuple(EXAMPLES)), Control("cmp_layer_a", "ca", lo=0, hi=64),
-    Control("cmp_layer_b", "cb", lo=0, hi=64),
+    Control("cmp_layer_b", "cb", lo=0, hi=64), Control("cmp_scale", "csc", tuple(SCALES)),
 ]
 BY_KEY = {c.key: c for c in CONTROLS}
 BY_CODE = {c.code: c for c in CONTROLS}
@@ -86,7 +86,7 @@ PAGE_CONTROLS = {
              "att_step"],
     "teaching": ["corridor_length", "corridor_seed"],
     "objects": ["objects_frames", "objects_seed", "frame"],
-    "compare": ["cmp_mode", "cmp_example", "cmp_layer_a", "cmp_layer_b"],
+    "compare": ["cmp_mode", "cmp_example", "cmp_layer_a", "cmp_layer_b", "cmp_scale"],
     "about": [],
     "policies": [],
 }

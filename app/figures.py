@@ -21,6 +21,19 @@ def colour_max(trace) -> float:
     return max(1.0, float(np.nanmax(trace.spans)))
 
 
+def readable_numbers(fig: go.Figure) -> go.Figure:
+    """Tick labels of every axis and colour bar as people write numbers: 1,110, never 1.11e+03 or 1.11k."""
+    numbers = dict(separatethousands=True, exponentformat="none")
+    fig.update_xaxes(**numbers)
+    fig.update_yaxes(**numbers)
+    for trace in fig.data:
+        if "colorbar" in trace:
+            trace.colorbar.update(numbers)
+        elif "marker" in trace and "showscale" in trace.marker and trace.marker.showscale:
+            trace.marker.colorbar.update(numbers)
+    return fig
+
+
 def _token_axis(fig: go.Figure, labels: list[str], axis: str = "x") -> None:
     """A category axis of token labels showing about 40 of them, so they never overprint."""
     step = max(1, -(-len(labels) // 40))

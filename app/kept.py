@@ -5,8 +5,8 @@ import html
 
 import numpy as np
 
-from .scales import Scaled
-from .text_views import word_strip
+from .scales import Scaled, scale_values
+from .text_views import scale_legend, word_strip
 from .words import Words, WordStats, longest_kept, word_stats
 
 
@@ -79,18 +79,32 @@ def word_titles(words: Words, stats: WordStats, layer: int, start: int = 0, stop
     return out
 
 
-def layer_rows(words: Words, stats: WordStats, scaled: Scaled, start: int, stop: int) -> list[tuple[str, str]]:
-    """(label, strip html) per layer: the text between bytes start and stop, each word coloured by its span
-    on the chosen scale (palette classes: draw the rows with text_views.strips_html); per-layer scales name their
-    range in the label."""
+def layer_rows(words: Words, stats: WordStats, scaled: Scaled, start: int, stop: int,
+               layers=None) -> list[tuple[str, str]]:
+    """(label, strip html) per layer (default: every layer): the text between bytes start and stop, each word
+    coloured by its span on the chosen scale (palette classes: draw the rows with text_views.strips_html);
+    per-layer scales name their range in the label."""
     rows = []
-    for layer in range(stats.span.shape[0]):
+    for layer in range(stats.span.shape[0]) if layers is None else layers:
         label = f"layer {layer}"
         if scaled.mode == "per layer":
             label += f" (colours from {steps(scaled.lo[layer])} to {steps(scaled.hi[layer])} steps)"
         rows.append((label, word_strip(words, scaled.fraction[layer], start, stop,
                                        word_titles(words, stats, layer, start, stop), palette=True)))
     return rows
+
+
+STRIP_NOTE = ('<span class="es-legend"> &nbsp;A word\'s colour is its span, the longest over its bytes; spaces are '
+              "not coloured. Hover a word for its numbers.</span>")
+
+
+def span_strips(words: Words, stats: WordStats, scale: str, start: int, stop: int,
+                layers=None) -> tuple[str, list[tuple[str, str]]]:
+    """The colour scale's legend ('' for per-layer scales: each row names its range) and layer_rows on that scale,
+    as the Text page's first view and the Compare page draw them."""
+    scaled = scale_values(coloured_spans(words, stats), scale)
+    legend = "" if scale == "per layer" else scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
+    return legend, layer_rows(words, stats, scaled, start, stop, layers=layers)
 
 
 def how_to_read(trace) -> str:

@@ -15,6 +15,8 @@ BYTE_CLASSES = ("space", "punctuation", "digit", "capital", "lower case", "non-A
 VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], float)
 PALETTE_LEVELS = 64  # steps at most 11 of 255 apart in a channel: a colour is within 6 of the exact one
 PALETTE_MARK = '<span class="es-p'  # opens a palette strip: strips_html adds the palette's style when it sees one
+WORD_OPEN = '<span class="es-word">'  # a word of a strip, wrapped as a whole (an over-long one breaks where it must)
+WORD_CSS = ".es-strips .es-word{display:inline-block;max-width:100%}"
 
 
 def byte_char(tokens, i: int) -> str:
@@ -97,15 +99,42 @@ def palette_colours() -> np.ndarray:
 
 @functools.cache
 def palette_css() -> str:
-    """The palette's style element (rules scoped to .es-strips): class c<k> is step k, cn is NaN (light grey),
+    """The palette's style rules (scoped to .es-strips): class c<k> is step k, cn is NaN (light grey),
     x is struck through (a dropped memory), and the pieces of a word strip get rounded corners."""
     rules = []
     for k, rgb in enumerate(palette_colours()):
         r, g, b = (int(c) for c in rgb)
         rules.append(f".es-strips .c{k}{{background:#{r:02x}{g:02x}{b:02x};color:{text_colour(r, g, b)}}}")
-    return ("<style>" + "".join(rules) + ".es-strips .cn{background:#dcdcdc;color:#000}"
+    return ("".join(rules) + ".es-strips .cn{background:#dcdcdc;color:#000}"
             ".es-strips .x{text-decoration:line-through;opacity:0.55}"
-            ".es-strips .es-p.w>span{border-radius:3px;padding:0 1px}</style>")
+            '.es-strips .es-p.w span:not([class="es-word"]){border-radius:3px;padding:0 1px}')
+
+
+def _word(run: list[str]) -> str:
+    """One word of a strip: its pieces (spans) in an es-word group, or a lone piece's span marked es-word itself
+    (about 20 bytes and one element less for most words of a word strip)."""
+    if len(run) > 1:
+        return f'{WORD_OPEN}{"".join(run)}</span>'
+    if run[0].startswith('<span class="'):
+        return '<span class="es-word ' + run[0][len('<span class="'):]
+    return '<span class="es-word" ' + run[0][len("<span "):]
+
+
+def _grouped(pieces) -> str:
+    """Join (html, breaks) pieces, every run of span pieces with no space or line end between them made one
+    es-word: the browser then wraps a strip only between words (WORD_CSS), never inside one ("t he")."""
+    out, run = [], []
+    for markup, breaks in pieces:
+        if not breaks:
+            run.append(markup)
+            continue
+        if run:
+            out.append(_word(run))
+            run = []
+        out.append(markup)
+    if run:
+        out.append(_word(run))
+    return "".join(out)
 
 
 def _palette_class(index: int, struck: bool) -> str:
@@ -139,50 +168,34 @@ def text_strip(tokens, values, vmax: float, start: int, stop: int, title_fmt: st
     v = np.asarray(values, float)[start:stop]
     shown = values if title_values is None else title_values
     parts = []
-    if palette:
-        index = palette_index(v, vmax)
-        for i, ch in _char_spans(tokens, start, stop):
-            if ch == "\n":
-                parts.append("<br>")
-                continue
-            cls = _palette_class(int(index[i - start]), struck is not None and bool(struck[i]))
-            title = html.escape(title_fmt.format(i=i, v=float(shown[i])), quote=True)
-            parts.append(f'<span class="{cls}" title="{title}">{html.escape(ch)}</span>')
-        return f'{PALETTE_MARK}">{"".join(parts)}</span>'
-    rgb = colours(v, vmax)
+    index = palette_index(v, vmax) if palette else None
+    rgb = None if palette else colours(v, vmax)
     for i, ch in _char_spans(tokens, start, stop):
         if ch == "\n":
-            parts.append("<br>")
+            parts.append(("<br>", True))
             continue
-        r, g, b = (int(c) for c in rgb[i - start])
+        gone = struck is not None and bool(struck[i])
+        if palette:
+            look = f'class="{_palette_class(int(index[i - start]), gone)}"'
+        else:
+            r, g, b = (int(c) for c in rgb[i - start])
+            style = f"background:rgb({r},{g},{b});color:{text_colour(r, g, b)}"
+            look = f'style="{style};text-decoration:line-through;opacity:0.55"' if gone else f'style="{style}"'
         title = html.escape(title_fmt.format(i=i, v=float(shown[i])), quote=True)
-        style = f"background:rgb({r},{g},{b});color:{text_colour(r, g, b)}"
-        if struck is not None and struck[i]:
-            style += ";text-decoration:line-through;opacity:0.55"
-        parts.append(f'<span style="{style}" title="{title}">{html.escape(ch)}</span>')
-    return "".join(parts)
-
-
-def legend(vmax: float, label: str, steps: int = 6) -> str:
-    """A small HTML colour legend from 0 to vmax."""
-    values = np.linspace(0, vmax, steps)
-    cells = []
-    for v, (r, g, b) in zip(values, colours(values, vmax)):
-        cells.append(f'<span style="background:rgb({r},{g},{b});color:{text_colour(r, g, b)};padding:0 6px">'
-                     f'{v:.3g}</span>')
-    return f'<div class="es-legend">{html.escape(label)}: {"".join(cells)}</div>'
+        parts.append((f'<span {look} title="{title}">{html.escape(ch)}</span>', ch.isspace()))
+    return f'{PALETTE_MARK}">{_grouped(parts)}</span>' if palette else _grouped(parts)
 
 
 def strips_html(rows: list[tuple[str, str]], font_size: int = 15) -> str:
-    """Stack labelled strips (label, strip html) into one block of monospace text; with the palette's style
-    when a strip is drawn with palette classes."""
-    style = palette_css() if any(PALETTE_MARK in strip for _, strip in rows) else ""
+    """Stack labelled strips (label, strip html) into one block of monospace text, wrapped only between words;
+    with the palette's style when a strip is drawn with palette classes."""
+    palette = palette_css() if any(PALETTE_MARK in strip for _, strip in rows) else ""
     body = "".join(
         f'<div style="margin:4px 0"><b>{html.escape(label)}</b>'
         f'<div style="font-family:monospace;font-size:{font_size}px;line-height:1.6;white-space:pre-wrap;'
-        f'word-break:break-all">{strip}</div></div>'
+        f'overflow-wrap:anywhere">{strip}</div></div>'
         for label, strip in rows)
-    return f'<div class="es-strips">{style}{body}</div>'
+    return f'<div class="es-strips"><style>{WORD_CSS}{palette}</style>{body}</div>'
 
 
 def word_strip(words, fraction, start: int = 0, stop: int | None = None, titles=None, struck=None,
@@ -210,11 +223,12 @@ def word_strip(words, fraction, start: int = 0, stop: int | None = None, titles=
     for k, w in enumerate(range(first, last)):
         piece = words.text[w]
         if words.kind[w] == "space":
-            parts.append(html.escape(piece).replace("\r\n", "\n").replace("\n", "<br>"))
+            parts.append((html.escape(piece).replace("\r\n", "\n").replace("\n", "<br>"), True))
             continue
         title = "" if titles is None else f' title="{html.escape(titles[w], quote=True)}"'
-        parts.append(f'<span {look(k, struck is not None and bool(struck[w]))}{title}>{html.escape(piece)}</span>')
-    return f'{PALETTE_MARK} w">{"".join(parts)}</span>' if palette else "".join(parts)
+        gone = struck is not None and bool(struck[w])
+        parts.append((f'<span {look(k, gone)}{title}>{html.escape(piece)}</span>', False))
+    return f'{PALETTE_MARK} w">{_grouped(parts)}</span>' if palette else _grouped(parts)
 
 
 def scale_legend(lo: float, hi: float, mode: str, label: str) -> str:

@@ -8,7 +8,7 @@ import streamlit as st
 from model import ExpireSpanError
 from model.hub import read_config
 
-from . import loading, presenter
+from . import figures, loading, presenter
 from .collision_view import md_escape
 from .examples import EXAMPLES, example_text
 from .export import figure_html, trace_csv, trace_json, view_html
@@ -167,8 +167,9 @@ def file_stem(view: str, meta: dict) -> str:
 
 
 def chart(fig, key: str | None = None) -> None:
-    """A Plotly chart with our colours kept (theme=None) and a PNG button in its modebar."""
-    fig.update_layout(template=presenter.chart_template())
+    """A Plotly chart with our colours kept (theme=None), numbers written as people write them, and a PNG button
+    in its modebar."""
+    figures.readable_numbers(fig).update_layout(template=presenter.chart_template())
     st.plotly_chart(fig, theme=None, key=key, width="stretch",
                     config={"toImageButtonOptions": {"format": "png", "scale": 2}, "displaylogo": False})
 

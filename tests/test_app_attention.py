@@ -13,7 +13,7 @@ from app.text_views import byte_char, strips_html
 from app.words import Words, split_words
 
 TEXT = "The Markoff chain <script>alert(1)</script> is a model of the weather. " * 5
-SPAN = re.compile(r'<span style="([^"]*)" title="([^"]*)">([^<]*)</span>')
+SPAN = re.compile(r'<span (?:class="es-word" )?style="([^"]*)" title="([^"]*)">([^<]*)</span>')
 
 
 @pytest.fixture(scope="module", autouse=True)

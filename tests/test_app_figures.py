@@ -1,6 +1,7 @@
 """Unit tests of the app's plain modules: figures, text views, memory maths, alignment, export, loading."""
 import html
 import json
+import re
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def test_text_strip_escapes_every_character():
     out = text_views.text_strip(tokens, np.arange(len(tokens), dtype=float), len(tokens), 0, len(tokens))
     assert "<script" not in out and "<img" not in out
     assert "&lt;" in out and "&gt;" in out
-    shown = "".join(html.unescape(p.split(">", 1)[1]) for p in out.split("</span>") if ">" in p)
+    shown = "".join(html.unescape(p.rsplit(">", 1)[1]) for p in out.split("</span>") if ">" in p)
     assert shown == evil
 
 
@@ -53,6 +54,43 @@ def test_text_strip_marks_dropped_and_keeps_newlines():
 def test_colours_span_the_scale():
     rgb = text_views.colours([0, 5, 10, np.nan], 10)
     assert tuple(rgb[0]) == (68, 1, 84) and tuple(rgb[2]) == (253, 231, 37) and tuple(rgb[3]) == (220, 220, 220)
+
+
+def test_strips_wrap_only_between_words():
+    """Issue 33, item 7: a strip groups every word (the characters between spaces and line ends) into one es-word,
+    which the browser keeps on one line; spaces stay outside, as the places a line may break."""
+    tokens = np.frombuffer(b"the engineer, a\nx", np.uint8).astype(np.int64)
+    values = np.arange(len(tokens), dtype=float)
+    for palette in (False, True):
+        out = text_views.text_strip(tokens, values, len(tokens), 0, len(tokens), palette=palette)
+        groups = re.findall(r'<span class="es-word">((?:<span [^>]*>[^<]*</span>)+)</span>', out)
+        assert ["".join(re.findall(r">([^<]*)</span>", g)) for g in groups] == ["the", "engineer,"]
+        alone = re.findall(r'<span class="es-word(?: c\d+)?"[^>]*>([^<]*)</span>', out)
+        assert alone == ["a", "x"]  # a word of one character is marked itself
+        assert not re.search(r'es-word[^>]*>[^<]*\s', out) and "<br>" in out  # spaces and line ends outside
+        titles = re.findall(r'title="([^"]*)"', out)
+        assert titles == [f"{i}: {i}" for i in range(len(tokens)) if i != 15]  # every character keeps its hover
+        block = text_views.strips_html([("row", out)])
+        assert ".es-strips .es-word{display:inline-block;max-width:100%}" in block
+        assert "break-all" not in block and "overflow-wrap:anywhere" in block  # only a too-long word breaks
+    w = split_words(tokens)
+    strip = text_views.word_strip(w, np.linspace(0, 1, len(w)), palette=True)
+    assert re.search(r'<span class="es-word"><span class="c\d+">engineer</span><span class="c\d+">,</span></span>',
+                     strip)
+    assert re.search(r'<span class="es-word c\d+">the</span>', strip)
+
+
+def test_legends_write_numbers_as_people_do():
+    legend = text_views.scale_legend(0, 1110, "shared", "span in steps:")
+    labels = re.findall(r">([^<]*)</span>", legend)
+    assert labels == ["0", "278", "555", "832", "1,110"] and "e+" not in legend
+    assert "1,000" in text_views.scale_legend(0, 1110, "log", "span in steps:")
+    tr = trace(tiny_model(seed=1), TEXT)
+    fig = figures.readable_numbers(figures.span_heatmap(tr))
+    assert fig.data[0].colorbar.separatethousands and fig.data[0].colorbar.exponentformat == "none"
+    assert fig.layout.yaxis.separatethousands and fig.layout.xaxis.exponentformat == "none"
+    scatter = figures.readable_numbers(figures.layer_scatter(tr, 0, 1))  # no colour bar where there was none
+    assert not scatter.data[0].marker.showscale and scatter.layout.coloraxis.colorbar.separatethousands is None
 
 
 def test_palette_is_the_same_picture_to_the_eye():
@@ -84,7 +122,7 @@ def test_palette_strips_are_escaped_and_styled_by_class():
     assert block.count("<style>") == 1 and block.startswith('<div class="es-strips"><style>') and "<i>" not in block
     assert ".es-strips .x{text-decoration:line-through" in block
     inline = text_views.strips_html([("plain", text_views.text_strip(tokens, values, len(tokens), 0, 5))])
-    assert "<style>" not in inline  # strips with inline colours carry no palette
+    assert ".es-strips .c0{" not in inline and ".es-word{" in inline  # inline colours: no palette, words kept whole
 
 
 def test_soft_mask_matches_spec_3_2(tr):

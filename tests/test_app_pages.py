@@ -1,12 +1,15 @@
 """AppTest of the About, Teaching (corridor) and Object tracking pages, and the plain helpers behind them."""
 import json
+import re
 
 import numpy as np
 import pytest
 from test_app_support import (app_checkpoints, chart_specs, errors, new_app, page_text,  # noqa: F401
                               single_thread)
 
-from app import collision_view, corridor_view, loading
+from app import collision_view, corridor_view, kept, loading, scales, text_views
+from app.examples import EXAMPLES, example_text
+from app.words import split_words, word_stats
 from app.memory import held_at
 from model import ExpireSpanLM, trace
 from model.tasks import collision
@@ -153,8 +156,27 @@ def test_compare_two_layers(app_checkpoints):
     body = "".join(h.proto.body for h in at.html)
     assert "<b>layer 0</b>" in body and "<b>layer 1</b>" in body
     at.selectbox(key="cmp_layer_a").set_value(1).run()
+    at.radio(key="cmp_scale").set_value("log").run()
+    assert not at.exception and not errors(at)
     scatter = chart_specs(at)[0]["data"][0]
     assert np.allclose(scatter["x"], scatter["y"])  # layer 1 against itself
+
+
+def test_compare_colours_words_as_the_text_page_does(app_checkpoints):
+    """Issue 33, item 7: Compare draws each layer word by word, with the Text page's strips and scale legend."""
+    at = new_app("app_pages/compare.py")
+    assert not at.exception and not errors(at) and at.radio(key="cmp_scale").value == "shared"
+    tr = trace(ExpireSpanLM.from_pretrained(app_checkpoints / "text"), example_text(next(iter(EXAMPLES))))
+    w = split_words(tr.tokens)
+    legend, rows = kept.span_strips(w, word_stats(tr, w), "shared", 0, len(tr.tokens), layers=[0, 1])
+    bodies = [h.proto.body for h in at.html]
+    assert any(b.startswith(legend) and kept.STRIP_NOTE in b for b in bodies)  # the Text page's legend and note
+    assert "e+" not in legend and re.findall(r">([\d,.]+)</span>", legend)[-1] == scales._steps(tr.spans.max())
+    for row in rows:  # each column: one layer's words, coloured and titled as on the Text page
+        assert text_views.strips_html([row]) in bodies
+    assert all("title=\"byte 0: span" in b for b in bodies if "es-strips" in b)
+    at.radio(key="cmp_scale").set_value("per layer").run()
+    assert "colours from" in "".join(h.proto.body for h in at.html) and not errors(at)
 
 
 def test_compare_two_checkpoints(app_checkpoints, tmp_path, monkeypatch):

@@ -194,7 +194,7 @@ def test_step_slider_recolours_by_the_soft_mask(app_checkpoints, model):
         assert f"layer {l}: {full} held, {ramp} fading, {int(gone[l].sum())} dropped" in body
     shown = (tr.tokens[:t] < 0x80) | (tr.tokens[:t] >= 0xC0)  # one span per character, none for newlines
     shown &= tr.tokens[:t] != 10
-    struck = len(re.findall(r'<span class="c(?:\d+|n) x"', body))  # palette class x: struck through (a dropped memory)
+    struck = len(re.findall(r'<span class="(?:es-word )?c(?:\d+|n) x"', body))  # class x: struck (a dropped memory)
     assert struck == int((gone & shown[None, :]).sum()) and ".es-strips .x{text-decoration:line-through" in body
     assert f'title="{t - 1}: seen at' in body and f'title="{t}: seen at' not in body
 

@@ -136,8 +136,14 @@ def test_layer_rows_colour_whole_words(tr):
     k = w.text.index("Varnholm")
     step = text_views.palette_index([scaled.fraction[1, k]], 1.0)[0]
     title = kept.word_titles(w, st, 1)[k]
-    assert f'<span class="c{step}" title="{html.escape(title, quote=True)}">Varnholm</span>' in body
-    assert body.count("<span") == int((w.kind != "space").sum()) + 1  # one per piece, inside one palette strip
+    assert re.search(rf'<span class="(es-word )?c{step}" title="{re.escape(html.escape(title, quote=True))}">'
+                     "Varnholm</span>", body)
+    # one span per piece inside one palette strip, and one es-word per run of pieces between spaces (a lone
+    # piece is marked itself, a run of several is wrapped): the browser never breaks a word across lines
+    kinds = "".join("s" if k == "space" else "x" for k in w.kind)
+    runs, several = len(re.findall("x+", kinds)), len(re.findall("xx+", kinds))
+    assert body.count("<span") == int((w.kind != "space").sum()) + 1 + several
+    assert body.count("es-word") == runs and body.count(text_views.WORD_OPEN) == several
     assert np.abs(text_views.palette_colours()[step].astype(int) - colours([scaled.fraction[1, k]], 1.0)[0]).max() <= 6
     page = text_views.strips_html(rows)
     assert page.count("<style>") == 1 and "style=\"background" not in page

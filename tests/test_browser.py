@@ -208,3 +208,58 @@ def test_object_tracking_plays_frames(page, server):
     page.get_by_text("Question at frame 3:").first.wait_for(timeout=30_000)  # the text beside the grid follows it
     page.screenshot(path=str(ARTIFACTS / "30-objects-frame-3.png"))
     assert page.get_by_text("Traceback").count() == 0 and page.dialogs == []
+
+
+# every strip row: each word is one es-word (as many as the row has words), and none spans two lines
+WORDS_WHOLE = """() => [...document.querySelectorAll('.es-strips > div > div')].map(row => {
+    const words = [...row.querySelectorAll('.es-word')];
+    const broken = words.filter(w => w.getClientRects().length !== 1 || [...w.querySelectorAll('span')].concat([w])
+        .some(s => Math.abs(s.getBoundingClientRect().top - w.getBoundingClientRect().top) > 2));
+    return [row.innerText.split(/\\s+/).filter(Boolean).length, words.length,
+            new Set(words.map(w => Math.round(w.getBoundingClientRect().top))).size,
+            broken.map(w => w.textContent).slice(0, 5)];
+})"""
+# how far each column of the input row stops short of the row's bottom (empty space under it)
+COLUMN_GAPS = """() => {
+    const row = document.querySelector('[data-testid=stMainBlockContainer] [data-testid=stHorizontalBlock]');
+    const bottom = row.getBoundingClientRect().bottom;
+    return [...row.querySelectorAll(':scope > [data-testid=stColumn]')].map(c => bottom - Math.max(...[...c
+        .querySelectorAll('[data-testid=stElementContainer]')].map(e => e.getBoundingClientRect())
+        .filter(r => r.height > 0).map(r => r.bottom))); }"""
+
+
+def _words_whole(page) -> None:
+    rows = page.evaluate(WORDS_WHOLE)
+    assert rows and any(lines > 1 for _, _, lines, _ in rows), "the strips should wrap for this check to mean much"
+    for n_words, n_groups, _, broken in rows:
+        assert n_groups == n_words and not broken, (n_words, n_groups, broken)
+
+
+def test_screen_polish(page, server):
+    """Issue 33, item 7: no strip breaks a word across lines (Text page: its first view, byte by byte, and Compare);
+    no empty gap above the views with "How to read this" open; Compare's legend writes numbers as people do."""
+    page.goto(server, wait_until="domcontentloaded")  # a new session: "How to read this" is open
+    page.wait_for_selector(".es-strips .es-word", timeout=60_000)
+    page.get_by_text("Every byte the model reads becomes a memory", exact=False).wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    gaps = page.evaluate(COLUMN_GAPS)
+    howto = page.locator(".st-key-howto").bounding_box()
+    views = page.locator("[data-testid=stRadio]").filter(has_text="What each layer kept").bounding_box()
+    page.screenshot(path=str(ARTIFACTS / "50-landing-how-to-read-open.png"))
+    assert len(gaps) == 2 and max(gaps) < 120, gaps
+    assert howto["height"] > 150 and 0 <= views["y"] - (howto["y"] + howto["height"]) < 40
+    _words_whole(page)
+    page.get_by_text("Text by span", exact=True).click()
+    page.wait_for_selector(".es-strips span[title^='byte 0:']", timeout=30_000)
+    _words_whole(page)
+
+    page.goto(f"{server}/compare", wait_until="domcontentloaded")
+    page.wait_for_selector(".es-strips .es-word", timeout=60_000)
+    _wait_for_charts(page)
+    legend = page.locator(".es-legend").first.inner_text()
+    ticks = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot .xtick text, .js-plotly-plot "
+                          ".ytick text')].map(t => t.textContent)")
+    page.screenshot(path=str(ARTIFACTS / "51-compare-words.png"))
+    assert legend.startswith("span in steps:") and "e+" not in legend and ticks and not any("e+" in t for t in ticks)
+    _words_whole(page)
+    assert page.get_by_text("Traceback").count() == 0 and page.dialogs == []

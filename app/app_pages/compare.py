@@ -1,8 +1,10 @@
 """Compare: two layers of one checkpoint, or two checkpoints, side by side on the same text."""
 import numpy as np
 import streamlit as st
-from app import baselines, figures, loading, presenter, state, ui
-from app.text_views import legend, strips_html, text_strip
+from app import baselines, figures, kept, loading, presenter, state, ui
+from app.scales import SCALE_HELP, SCALES
+from app.text_views import strips_html
+from app.words import split_words, word_stats
 
 BASELINE_MODE = "Expire-Span against its Transformer-XL baseline"
 
@@ -34,12 +36,16 @@ if mode == "Two layers":
     chosen = [cols[0].selectbox("Left layer", layers, 0, key="cmp_layer_a"),
               cols[1].selectbox("Right layer", layers, len(layers) - 1, key="cmp_layer_b")]
     stop = min(len(tr.tokens), figures.MAX_WINDOW)
-    vmax = figures.colour_max(tr)
-    ui.html_block(legend(vmax, f"span in steps (how long the model keeps each byte; at most {tr.max_span:,})"))
-    for col, layer in zip(cols, chosen):
+    c1, c2 = st.columns([2, 3])  # the scale and its legend, as on the Text page
+    scale = c1.radio("Colour scale", SCALES, key="cmp_scale", horizontal=True,
+                     help="\n\n".join(f"**{k}**: {v}" for k, v in SCALE_HELP.items()))
+    words = split_words(tr.tokens)  # coloured word by word, as on the Text page
+    legend, rows = kept.span_strips(words, word_stats(tr, words), scale, 0, stop, layers=chosen)
+    with c2:
+        ui.html_block(legend + kept.STRIP_NOTE)
+    for col, row in zip(st.columns(2), rows):  # under the legend, each layer below its own choice
         with col:
-            ui.html_block(strips_html([(f"layer {layer}", text_strip(tr.tokens, tr.spans[layer], vmax, 0, stop))],
-                                      presenter.font_size()))
+            ui.html_block(strips_html([row], presenter.font_size()))
     ui.chart(figures.layer_scatter(tr, *chosen), key="cmp_scatter")
 else:
     names = text_names

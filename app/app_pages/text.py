@@ -18,7 +18,7 @@ st.title("Text: what each layer remembers")
 source, name, model = ui.require_model("text", "ckpt_text")
 
 # --- input -------------------------------------------------------------------------------------
-left, right = st.columns([3, 2], gap="medium")
+left, right = st.columns(2, gap="medium")  # the input, and what the model made of it
 with left:
     kind = st.radio("Input", INPUT_KINDS, key="input_kind", horizontal=True, label_visibility="collapsed")
     example = None
@@ -68,7 +68,7 @@ words, stats = shared("words", build=words_and_stats)
 text_bits = float(np.nanmean(tr.bits)) if not np.isnan(tr.bits).all() else None
 test_bits = familiarity.test_bits_from_card(loading.read_model_card(source))
 known = familiarity.familiarity(text_bits, test_bits) if text_bits is not None and test_bits else None
-with left:
+with right:
     summary = [f"**{T:,}** bytes", f"**{tr.n_layers}** layers",
                f"memories in use: **{tr.mean_kept:,.0f}** of {tr.max_span:,} "
                f"({tr.mean_kept / tr.max_span:.0%}) a layer on average"]
@@ -82,17 +82,17 @@ with left:
     vocab_note = loading.byte_vocab_note(model, text)  # a model converted from the authors' code
     if vocab_note:
         st.caption(vocab_note)
-with right:
-    # Open on a visitor's first screen, folded after (`expanded` is part of its identity). Built only while open:
-    # one element less in each visitor's run (bench/README.md, "Less per page run, again").
-    howto = st.expander("How to read this", expanded=not st.session_state.get("_read_howto"), key="howto",
-                        on_change="rerun")
-    if howto.open:
-        with howto:
-            st.markdown(kept.how_to_read(tr))
-    st.session_state["_read_howto"] = True
     if known is not None and not familiar:
         st.warning(known.message)
+# Open on a visitor's first screen, folded after (`expanded` is part of its identity). Built only while open:
+# one element less in each visitor's run (bench/README.md, "Less per page run, again"). Full width, under the
+# input: in a column beside it, the open note stood taller than the input and left an empty gap above the views.
+howto = st.expander("How to read this", expanded=not st.session_state.get("_read_howto"), key="howto",
+                    on_change="rerun")
+if howto.open:
+    with howto:
+        st.markdown(kept.how_to_read(tr))
+st.session_state["_read_howto"] = True
 
 # --- window over long inputs -------------------------------------------------------------------
 start, stop = 0, T
@@ -164,13 +164,11 @@ if view == "What each layer kept":
     hi = min(stop, start + TEXT_WINDOW)
 
     def legend_and_strips() -> tuple[str, str]:
-        scaled = scale_values(kept.coloured_spans(words, stats), scale)
-        legend = "" if scale == "per layer" else scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
-        return legend, strips_html(kept.layer_rows(words, stats, scaled, start, hi), size)
+        legend, rows = kept.span_strips(words, stats, scale, start, hi)
+        return legend, strips_html(rows, size)
 
     legend, layer_strips = shared("strips", scale, start, hi, size, build=legend_and_strips)
-    c2.html(legend + '<span class="es-legend"> &nbsp;A word\'s colour is its span, the longest over its bytes; '
-            "spaces are not coloured. Hover a word for its numbers.</span>")
+    c2.html(legend + kept.STRIP_NOTE)
     ui.html_block(layer_strips)
     page = ("What each layer kept", shared("longest", 15, build=lambda: kept.longest_table_html(words, stats))
             + legend + layer_strips)
