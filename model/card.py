@@ -36,6 +36,10 @@ DATA = {
                  "(16 symbols, lengths drawn log-uniformly), then QUERY whose target is the cue. Each episode "
                  "runs from a fresh memory. No external data."),
 }
+COPY_CORPUS = (" Trained on the copy corpus made from it (`python -m model.data build-copy-corpus`, docs/method.md "
+               "16.4): 60% of the training documents with their names replaced, consistently within each, by "
+               "invented ones, and 40% of the bytes in repeat documents (a list of invented names, 0-2,000 bytes of "
+               "text, the same list again); validation and test files unchanged.")
 PURPOSE = {
     "text": "Predicts the next byte of English text; shows which bytes each layer keeps, and for how long.",
     "collision": "Answers where (which quadrant) two colours last collided; collisions are the memories worth keeping.",
@@ -151,7 +155,7 @@ def write_card(name: str, run: Path, out: Path, results: dict, trained_on: str, 
         f"# {'Transformer-XL baseline' if baseline else 'Expire-Span'} `{name}`", "",
         PURPOSE[task], "",
         what_it_is(model, train, partner, started_from, shipped_span), "",
-        "## Data", "", DATA[task], "",
+        "## Data", "", DATA[task] + (COPY_CORPUS if "corpus-copy" in str(cfg["data"].get("corpus", "")) else ""), "",
         "## Model and training", "",
         f"- layers {model['n_layers']}, d_model {model['d_model']}, heads {model['n_heads']}, d_ff {model['d_ff']}, "
         f"{'pre' if model['pre_norm'] else 'post'}-norm, vocabulary {model['vocab_size']}; "

@@ -10,31 +10,36 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 PY=.venv/bin/python
 DEVICE="${DEVICE:-auto}"
-MACHINE="${MACHINE:-$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), torch $($PY -c 'import torch; print(torch.__version__)')}"
+CPU_NAME="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)"
+MACHINE="${MACHINE:-$CPU_NAME, torch $($PY -c 'import torch; print(torch.__version__)')}"
 mkdir -p runs
 [ -f data/corpus/train.txt ] || $PY -m model.data build-corpus
 [ -f data/corpus-copy/train.txt ] || $PY -m model.data build-copy-corpus
 for name in text text-gentle text-gentle-a8e5; do
   $PY -m model.train --config "configs/$name.toml" --device "$DEVICE"
 done
-OMP_NUM_THREADS=1 $PY -m model.train --config configs/text-copy.toml --device "$DEVICE" > runs/text-copy.log 2>&1 &
-OMP_NUM_THREADS=1 $PY -m model.train --config configs/text-copy-txl.toml --device "$DEVICE" > runs/text-copy-txl.log 2>&1
-wait
-$PY -m model.card --run runs/text-copy --name text --baseline text-txl --trained-on "$MACHINE" \
-  --started-from "the final weights of configs/text-gentle-a8e5.toml"
+for stage in "" -cool; do
+  OMP_NUM_THREADS=1 $PY -m model.train --config "configs/text-copy$stage.toml" --device "$DEVICE" \
+    >> "runs/text-copy$stage.log" 2>&1 &
+  OMP_NUM_THREADS=1 $PY -m model.train --config "configs/text-copy-txl$stage.toml" --device "$DEVICE" \
+    >> "runs/text-copy-txl$stage.log" 2>&1
+  wait
+done
+$PY -m model.card --run runs/text-copy-cool --name text --baseline text-txl --trained-on "$MACHINE" \
+  --started-from "configs/text-copy.toml's final weights"
 $PY -m model.evaluate --task text --checkpoint checkpoints/text
 # equal memory: the baseline keeps as many memories as the model kept on average on the test split
 $PY - <<'PYEOF'
 import json
 kept = round(json.load(open("checkpoints/results.json"))["text"]["expire_span"]["kept"])
-path = "runs/text-copy-txl/final/config.json"
+path = "runs/text-copy-txl-cool/final/config.json"
 config = json.load(open(path))
 config["max_span"] = kept
 open(path, "w").write(json.dumps(config, indent=2) + "\n")
 print(f"the baseline keeps L = {kept}")
 PYEOF
-$PY -m model.card --run runs/text-copy-txl --name text-txl --partner text --trained-on "$MACHINE" \
-  --started-from "the final weights of configs/text-gentle-a8e5.toml (span predictors left out)"
+$PY -m model.card --run runs/text-copy-txl-cool --name text-txl --partner text --trained-on "$MACHINE" \
+  --started-from "configs/text-copy-txl.toml's final weights"
 $PY -m model.evaluate --task text --checkpoint checkpoints/text --baseline checkpoints/text-txl --baseline-only
 $PY -m model.evaluate --task text --checkpoint checkpoints/text --baseline checkpoints/text-txl --memory-use-only
 $PY -m model.card --name text --results-only
