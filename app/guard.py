@@ -7,7 +7,7 @@ import re
 import streamlit as st
 from model import ExpireSpanError
 
-from .collision_view import md_escape
+from .views.collision import md_escape
 
 LOG = logging.getLogger("expire_span.app")
 MAX_MESSAGE_CHARS = 400

@@ -1,5 +1,5 @@
 """Presenter mode: large type, a chart theme, and slides stepped with Previous/Next (or PageUp/PageDown, as
-clickers send), kept in the URL (never their text) and saved and opened as deck files (app.decks).
+clickers send), kept in the URL (never their text) and saved and opened as deck files (app.views.decks).
 
 Streamlit drops a widget's state on a run that does not draw it (a page switch), so presenter mode, the theme
 and the deck live in keys of their own ('_presenter', '_chart_theme', '_deck'), copied into the widgets each run.
@@ -11,8 +11,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import decks, guard
-from .decks import PAGE_CONTROLS, VIEW_IDS, VIEW_OF_LABEL, Deck, DeckError, Slide
+from . import guard
+from .views import decks
+from .views.decks import PAGE_CONTROLS, VIEW_IDS, VIEW_OF_LABEL, Deck, DeckError, Slide
 
 # The Text page's views in the order shown; the first is the default. Links and decks name them by id.
 TEXT_VIEWS = list(VIEW_IDS.values())

@@ -8,12 +8,13 @@ import streamlit as st
 from model import ExpireSpanError
 from model.hub import read_config
 
-from . import figures, loading, presenter
-from .collision_view import md_escape
-from .examples import EXAMPLES, example_text
-from .export import figure_html, trace_csv, trace_json, view_html
+from . import loading, presenter
+from .views import figures
+from .views.collision import md_escape
+from .views.examples import EXAMPLES, example_text
+from .views.exports import figure_html, trace_csv, trace_json, view_html
 from .guard import failures  # noqa: F401  (the pages' one way to fail: ui.failures)
-from .state import model_and_lock
+from .store import model_and_lock
 
 HUB_OPTION = "Hugging Face Hub repo id..."
 TRAIN_HINT = {

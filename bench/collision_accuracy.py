@@ -1,5 +1,5 @@
 """How often the object-collision model answers right on fresh generated sequences, by length and seed,
-as the app's Object tracking page computes it (app/collision_view.py): every scored question of one
+as the app's Object tracking page computes it (app/views/collision.py): every scored question of one
 sequence traced from its first frame.
 
     python bench/collision_accuracy.py [--checkpoint checkpoints/object-collision] [--seeds 10]
@@ -23,7 +23,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from app.collision_view import accuracy, accuracy_by_part  # noqa: E402
+from app.views.collision import accuracy, accuracy_by_part  # noqa: E402
 from model import ExpireSpanLM, trace  # noqa: E402
 from model.tasks import collision  # noqa: E402
 

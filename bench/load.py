@@ -5,7 +5,7 @@ the last beside the CPU time of the model's own trace of the same texts (issue 1
                          [--same 16] [--same-repeats 3] [--big-bytes 50000] [--pretraced] [--timeout 300]
                          [--json bench/results/load.json]
 
-Starts `streamlit run app/main.py` once (with EXPIRE_SPAN_COUNT_TRACES=1: app/state.py then writes one line,
+Starts `streamlit run app/main.py` once (with EXPIRE_SPAN_COUNT_TRACES=1: app/store.py then writes one line,
 "model trace <input hash> cut=<cut>", to the server's log each time the model starts a trace) and one chromium;
 every session is its own Playwright browser context (own cookies, own Streamlit session). The browsers share
 the machine's cores with the server, so the server is judged by its own CPU time: user + system of the
@@ -24,7 +24,7 @@ results, failures, the model traces the server started for the timed texts (one 
 --pretraced), the server's VmRSS (with the N sessions open) and VmHWM (peak so far), and CPU seconds per paste
 of the server and of all chromium processes. Just before and just after each round, with the server and the
 browsers idle, this process traces the round's texts with the model alone, as the server does
-(app.state._trace_in_turns: same checkpoint, --checkpoint-dir/text, and torch.set_num_threads set to the thread
+(app.store._trace_in_turns: same checkpoint, --checkpoint-dir/text, and torch.set_num_threads set to the thread
 count the page reports, "Running on CPU (n threads)"), and takes each trace's CPU time (time.process_time()): the
 machine's speed drifts by 30% within minutes, so the reference is taken around the pastes it is held against, the
 mean of the two. The table prints the server's CPU per paste next to that trace CPU per text and their ratio
@@ -34,7 +34,7 @@ On a GPU server process_time() misses the GPU's work: the ratio is then only mea
 Same text (--same N, 0 skips): first one visitor alone, in a fresh session, pastes a fresh --bytes text: its
 latency, the server's CPU for it and the traces it caused. Then N fresh sessions all paste one other fresh text
 of the same size at the same moment (what a class opening the same untraced example does: a pasted text and an
-example go through the same app.state.run_trace, whose traces_in_flight() makes every session wait for the one
+example go through the same app.store.run_trace, whose traces_in_flight() makes every session wait for the one
 trace in progress). Printed: the traces the model ran for that text (the issue's "passes": 1 expected) and the
 model passes they took (a pass: BLOCKS_PER_PASS blocks), p50 / max latency, wrong and failed sessions, and the
 server's CPU for all N against the one visitor's. One more lone visitor follows on a third fresh text, and the N's CPU
@@ -71,7 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app import loading  # noqa: E402
 from bench.browser import ROOT, launch_chromium, process_table, streamlit_app  # noqa: E402
 
-COUNT_ENV = "EXPIRE_SPAN_COUNT_TRACES"  # app/state.py: one "model trace <hash> cut=<cut>" line per model trace
+COUNT_ENV = "EXPIRE_SPAN_COUNT_TRACES"  # app/store.py: one "model trace <hash> cut=<cut>" line per model trace
 FIRST_VIEW = ".es-strips"  # the Text page's default view ("What each layer kept") is HTML, not a chart
 # The first of `markers` that the default view's text strips show (textContent: no layout, cheap to poll), or
 # "!exception" when the page shows a Python exception; null while neither.
@@ -400,13 +400,13 @@ async def run(args) -> dict:
 
 # --- the model alone, in this process ----------------------------------------------------------------
 class ModelAlone:
-    """The text model in this process, tracing as the server does (app.state._trace_in_turns) with the server's
+    """The text model in this process, tracing as the server does (app.store._trace_in_turns) with the server's
     torch thread count: the reference a paste's server CPU is held against."""
 
     def __init__(self, checkpoint: Path, threads: int | None):
         import torch
         from app.fair_lock import FairLock
-        from app.state import _trace_in_turns
+        from app.store import _trace_in_turns
         from model.trace import BLOCKS_PER_PASS, encode_for
 
         if threads:

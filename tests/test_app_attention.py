@@ -1,4 +1,4 @@
-"""Attention at step t (app/attention.py) on the tiny model, and the state support for it (app/state.py)."""
+"""Attention at step t (app/views/attention.py) on the tiny model, and the state support for it (app/store.py)."""
 import inspect
 import re
 
@@ -8,9 +8,10 @@ import torch
 from conftest import tiny_model
 
 import model
-from app import attention, memory, state
-from app.text_views import byte_char, strips_html
-from app.words import Words, split_words
+from app import store
+from app.views import attention, memory
+from app.views.strips import byte_char, strips_html
+from app.views.words import Words, split_words
 
 TEXT = "The Markoff chain <script>alert(1)</script> is a model of the weather. " * 5
 SPAN = re.compile(r'<span (?:class="es-word" )?style="([^"]*)" title="([^"]*)">([^<]*)</span>')
@@ -158,15 +159,15 @@ def test_kept_vs_used_on_the_model(traced):
 
 
 def test_run_trace_takes_an_attention_layer():
-    params = inspect.signature(state.run_trace).parameters
+    params = inspect.signature(store.run_trace).parameters
     assert params["attention_layer"].default is None
-    assert list(inspect.signature(state.attention_traces).parameters) == ["source", "text"]
+    assert list(inspect.signature(store.attention_traces).parameters) == ["source", "text"]
 
 
 def test_attention_traces_cut_the_text_and_match_the_whole(tiny_checkpoint, monkeypatch):
-    monkeypatch.setattr(state, "ATTENTION_BYTES", 41)
+    monkeypatch.setattr(store, "ATTENTION_BYTES", 41)
     text = "Ça va? Une émission: « très bien » " * 4  # multi-byte characters around the cut
-    traces = state.attention_traces(str(tiny_checkpoint), text)
+    traces = store.attention_traces(str(tiny_checkpoint), text)
     head = text.encode("utf-8")[:41].decode("utf-8", "ignore").encode("utf-8")
     assert len(head) == 40  # the 41st byte would split a character
     for layer, tr in enumerate(traces):
@@ -176,4 +177,4 @@ def test_attention_traces_cut_the_text_and_match_the_whole(tiny_checkpoint, monk
         np.testing.assert_allclose(tr.spans, whole.spans[:, :40], atol=1e-4)  # causal: as in the whole text
         np.testing.assert_allclose(tr.attention, whole.attention[:40, :40], atol=1e-5)
         np.testing.assert_array_equal(tr.dropped_at[tr.dropped_at >= 0], whole.dropped_at[:, :40][tr.dropped_at >= 0])
-    assert state.run_trace(str(tiny_checkpoint), head.decode("utf-8"), attention_layer=1) is traces[1]
+    assert store.run_trace(str(tiny_checkpoint), head.decode("utf-8"), attention_layer=1) is traces[1]

@@ -8,8 +8,9 @@ import pytest
 from conftest import tiny_model
 from test_app_support import single_thread  # noqa: F401 (autouse fixture)
 
-from app import compare, export, figures, loading, memory, text_views, ui
-from app.words import split_words
+from app import loading, ui
+from app.views import diff, exports, figures, memory, strips
+from app.views.words import split_words
 from model import InputError, trace
 from model.tasks import collision
 
@@ -22,7 +23,7 @@ def tr():
 
 
 def test_token_labels_are_unique_and_carry_the_index(tr):
-    labels = text_views.token_labels(tr.tokens)
+    labels = strips.token_labels(tr.tokens)
     assert len(set(labels)) == len(labels) == len(tr.tokens)
     assert labels[0] == "0:T" and labels[3] == "3:␣"
     i = TEXT.encode().index("Ü".encode())
@@ -30,7 +31,7 @@ def test_token_labels_are_unique_and_carry_the_index(tr):
 
 
 def test_byte_classes():
-    got = text_views.byte_classes(np.frombuffer("a Z,5é\n".encode(), np.uint8))
+    got = strips.byte_classes(np.frombuffer("a Z,5é\n".encode(), np.uint8))
     assert list(got) == ["lower case", "space", "capital", "punctuation", "digit", "non-ASCII", "non-ASCII",
                          "space"]
 
@@ -38,7 +39,7 @@ def test_byte_classes():
 def test_text_strip_escapes_every_character():
     evil = "<script>alert(1)</script><img src=x onerror=alert(1)>"
     tokens = np.frombuffer(evil.encode(), np.uint8).astype(np.int64)
-    out = text_views.text_strip(tokens, np.arange(len(tokens), dtype=float), len(tokens), 0, len(tokens))
+    out = strips.text_strip(tokens, np.arange(len(tokens), dtype=float), len(tokens), 0, len(tokens))
     assert "<script" not in out and "<img" not in out
     assert "&lt;" in out and "&gt;" in out
     shown = "".join(html.unescape(p.rsplit(">", 1)[1]) for p in out.split("</span>") if ">" in p)
@@ -47,12 +48,12 @@ def test_text_strip_escapes_every_character():
 
 def test_text_strip_marks_dropped_and_keeps_newlines():
     tokens = np.frombuffer(b"ab\ncd", np.uint8).astype(np.int64)
-    out = text_views.text_strip(tokens, np.ones(5), 1, 0, 5, struck=np.array([1, 0, 0, 0, 0], bool))
+    out = strips.text_strip(tokens, np.ones(5), 1, 0, 5, struck=np.array([1, 0, 0, 0, 0], bool))
     assert out.count("line-through") == 1 and "<br>" in out
 
 
 def test_colours_span_the_scale():
-    rgb = text_views.colours([0, 5, 10, np.nan], 10)
+    rgb = strips.colours([0, 5, 10, np.nan], 10)
     assert tuple(rgb[0]) == (68, 1, 84) and tuple(rgb[2]) == (253, 231, 37) and tuple(rgb[3]) == (220, 220, 220)
 
 
@@ -62,7 +63,7 @@ def test_strips_wrap_only_between_words():
     tokens = np.frombuffer(b"the engineer, a\nx", np.uint8).astype(np.int64)
     values = np.arange(len(tokens), dtype=float)
     for palette in (False, True):
-        out = text_views.text_strip(tokens, values, len(tokens), 0, len(tokens), palette=palette)
+        out = strips.text_strip(tokens, values, len(tokens), 0, len(tokens), palette=palette)
         groups = re.findall(r'<span class="es-word">((?:<span [^>]*>[^<]*</span>)+)</span>', out)
         assert ["".join(re.findall(r">([^<]*)</span>", g)) for g in groups] == ["the", "engineer,"]
         alone = re.findall(r'<span class="es-word(?: c\d+)?"[^>]*>([^<]*)</span>', out)
@@ -70,21 +71,21 @@ def test_strips_wrap_only_between_words():
         assert not re.search(r'es-word[^>]*>[^<]*\s', out) and "<br>" in out  # spaces and line ends outside
         titles = re.findall(r'title="([^"]*)"', out)
         assert titles == [f"{i}: {i}" for i in range(len(tokens)) if i != 15]  # every character keeps its hover
-        block = text_views.strips_html([("row", out)])
+        block = strips.strips_html([("row", out)])
         assert ".es-strips .es-word{display:inline-block;max-width:100%}" in block
         assert "break-all" not in block and "overflow-wrap:anywhere" in block  # only a too-long word breaks
     w = split_words(tokens)
-    strip = text_views.word_strip(w, np.linspace(0, 1, len(w)), palette=True)
+    strip = strips.word_strip(w, np.linspace(0, 1, len(w)), palette=True)
     assert re.search(r'<span class="es-word"><span class="c\d+">engineer</span><span class="c\d+">,</span></span>',
                      strip)
     assert re.search(r'<span class="es-word c\d+">the</span>', strip)
 
 
 def test_legends_write_numbers_as_people_do():
-    legend = text_views.scale_legend(0, 1110, "shared", "span in steps:")
+    legend = strips.scale_legend(0, 1110, "shared", "span in steps:")
     labels = re.findall(r">([^<]*)</span>", legend)
     assert labels == ["0", "278", "555", "832", "1,110"] and "e+" not in legend
-    assert "1,000" in text_views.scale_legend(0, 1110, "log", "span in steps:")
+    assert "1,000" in strips.scale_legend(0, 1110, "log", "span in steps:")
     tr = trace(tiny_model(seed=1), TEXT)
     fig = figures.readable_numbers(figures.span_heatmap(tr))
     assert fig.data[0].colorbar.separatethousands and fig.data[0].colorbar.exponentformat == "none"
@@ -94,13 +95,13 @@ def test_legends_write_numbers_as_people_do():
 
 
 def test_palette_is_the_same_picture_to_the_eye():
-    palette = text_views.palette_colours().astype(int)
-    assert len(palette) == text_views.PALETTE_LEVELS
+    palette = strips.palette_colours().astype(int)
+    assert len(palette) == strips.PALETTE_LEVELS
     assert tuple(palette[0]) == (68, 1, 84) and tuple(palette[-1]) == (253, 231, 37)
     x = np.linspace(0, 1, 10_001)
-    exact = text_views.colours(x, 1.0).astype(int)
-    assert np.abs(exact - palette[text_views.palette_index(x, 1.0)]).max() <= 6  # of 255, in any channel
-    assert list(text_views.palette_index([0, 5, 10, 20, -1, np.nan], 10)) == [0, 32, 63, 63, 0, -1]
+    exact = strips.colours(x, 1.0).astype(int)
+    assert np.abs(exact - palette[strips.palette_index(x, 1.0)]).max() <= 6  # of 255, in any channel
+    assert list(strips.palette_index([0, 5, 10, 20, -1, np.nan], 10)) == [0, 32, 63, 63, 0, -1]
 
 
 def test_palette_strips_are_escaped_and_styled_by_class():
@@ -109,19 +110,19 @@ def test_palette_strips_are_escaped_and_styled_by_class():
     values = np.arange(len(tokens), dtype=float)
     gone = np.zeros(len(tokens), bool)
     gone[1] = True
-    out = text_views.text_strip(tokens, values, len(tokens), 0, len(tokens), struck=gone, palette=True)
+    out = strips.text_strip(tokens, values, len(tokens), 0, len(tokens), struck=gone, palette=True)
     assert "<script" not in out and "<img" not in out and "style=" not in out and "<br>" in out
     shown = "".join(html.unescape(p.rsplit(">", 1)[1]) for p in out.split("</span>") if ">" in p)
     assert shown == evil.replace("\n", "")
-    assert out.count(' x"') == 1 and f'class="c{text_views.palette_index([1], len(tokens))[0]} x"' in out
+    assert out.count(' x"') == 1 and f'class="c{strips.palette_index([1], len(tokens))[0]} x"' in out
     w = split_words(tokens)
     frac = np.linspace(0, 1, len(w))
-    words_out = text_views.word_strip(w, frac, titles=["<b>'hi'</b>"] * len(w), palette=True)
+    words_out = strips.word_strip(w, frac, titles=["<b>'hi'</b>"] * len(w), palette=True)
     assert "<b>" not in words_out and "&lt;b&gt;&#x27;hi&#x27;&lt;/b&gt;" in words_out and "<script" not in words_out
-    block = text_views.strips_html([("<i>layer</i>", out), ("words", words_out)])
+    block = strips.strips_html([("<i>layer</i>", out), ("words", words_out)])
     assert block.count("<style>") == 1 and block.startswith('<div class="es-strips"><style>') and "<i>" not in block
     assert ".es-strips .x{text-decoration:line-through" in block
-    inline = text_views.strips_html([("plain", text_views.text_strip(tokens, values, len(tokens), 0, 5))])
+    inline = strips.strips_html([("plain", strips.text_strip(tokens, values, len(tokens), 0, 5))])
     assert ".es-strips .c0{" not in inline and ".es-word{" in inline  # inline colours: no palette, words kept whole
 
 
@@ -145,7 +146,7 @@ def test_span_heatmap_contents(tr):
     h = fig.data[0]
     assert h.type == "heatmap"
     assert np.allclose(np.asarray(h.z), tr.spans, atol=1e-3)
-    assert list(h.x) == text_views.token_labels(tr.tokens)
+    assert list(h.x) == strips.token_labels(tr.tokens)
     assert list(h.y) == [f"layer {l}" for l in range(tr.n_layers)]
     assert "predicted span" in h.hovertemplate and "customdata[1]" in h.hovertemplate
     d = tr.dropped_at[0, 0]
@@ -220,7 +221,7 @@ def test_memory_in_use(tr):
 
 def test_span_by_class(tr):
     stats = figures.class_stats(tr)
-    classes = text_views.byte_classes(tr.tokens)
+    classes = strips.byte_classes(tr.tokens)
     assert stats[(0, "digit")][1] == pytest.approx(np.median(tr.spans[0][classes == "digit"]))
     fig = figures.span_by_class(tr)
     assert [d.type for d in fig.data] == ["box"] * tr.n_layers
@@ -241,7 +242,7 @@ def test_bits_figure_with_a_cut_span(tr):
 
 def test_align_and_diff():
     a, b = b"in Egypt.", b"in somewhere."
-    b_to_a = compare.align(a, b)
+    b_to_a = diff.align(a, b)
     assert b_to_a[0] == 0 and b_to_a[1] == 1 and b_to_a[-1] == len(a) - 1
     model = tiny_model(seed=1)
     ta, tb = trace(model, a.decode()), trace(model, b.decode())
@@ -250,7 +251,7 @@ def test_align_and_diff():
     assert z.shape == (ta.n_layers, len(b))
     assert np.isnan(z[:, b_to_a < 0]).all()
     assert np.allclose(z[:, 0], tb.spans[:, 0] - ta.spans[:, 0], atol=1e-4)
-    rows = compare.word_changes(ta, tb, b_to_a, split_words(ta.tokens), split_words(tb.tokens))
+    rows = diff.word_changes(ta, tb, b_to_a, split_words(ta.tokens), split_words(tb.tokens))
     assert {r["word"] for r in rows} <= {"in"}  # the only word in both versions
     if rows:
         r = rows[0]
@@ -258,14 +259,14 @@ def test_align_and_diff():
 
 
 def test_export_csv_and_json(tr):
-    lines = export.trace_csv(tr).splitlines()
+    lines = exports.trace_csv(tr).splitlines()
     assert lines[0].startswith("layer,position,token,char,span,dropped_at,bits")
     assert len(lines) == 1 + tr.n_layers * len(tr.tokens)
     first = lines[1].split(",")
     assert first[:4] == ["0", "0", str(ord("T")), "T"] and float(first[4]) == pytest.approx(tr.spans[0, 0], abs=1e-3)
-    d = json.loads(export.trace_json(tr, checkpoint="tiny", input_sha1="abc"))
+    d = json.loads(exports.trace_json(tr, checkpoint="tiny", input_sha1="abc"))
     assert d["meta"]["checkpoint"] == "tiny" and d["tokens"] == tr.tokens.tolist() and d["bits"][0] is None
-    html_page = export.figure_html(figures.memory_in_use(tr))
+    html_page = exports.figure_html(figures.memory_in_use(tr))
     assert "<html>" in html_page and "plotly.js" in html_page.lower() and len(html_page) > 1_000_000
 
 

@@ -10,8 +10,8 @@ from conftest import tiny_model
 from streamlit.testing.v1 import AppTest
 from test_app_support import MAIN, app_checkpoints, chart_specs, errors, page_text, single_thread  # noqa: F401
 
-from app import collision_view as cv
-from app import task_figures
+from app.views import collision as cv
+from app.views import task_figures
 from model import ExpireSpanLM, trace
 from model.tasks import collision
 

@@ -7,10 +7,11 @@ import pytest
 from test_app_support import (app_checkpoints, chart_specs, errors, new_app, page_text,  # noqa: F401
                               single_thread)
 
-from app import collision_view, corridor_view, kept, loading, scales, text_views
-from app.examples import EXAMPLES, example_text
-from app.words import split_words, word_stats
-from app.memory import held_at
+from app import loading
+from app.views import collision, corridor, kept, scales, strips
+from app.views.examples import EXAMPLES, example_text
+from app.views.words import split_words, word_stats
+from app.views.memory import held_at
 from model import ExpireSpanLM, trace
 from model.tasks import collision
 
@@ -35,16 +36,16 @@ def test_about_strips_the_yaml_header(tmp_path):
 # --- Teaching: corridor ---------------------------------------------------------------------------
 
 def test_corridor_episode_and_report(app_checkpoints):
-    ep = corridor_view.make_episode(30, seed=5)
+    ep = corridor.make_episode(30, seed=5)
     assert len(ep.tokens) == 33 and ep.targets[-1] == ep.cue and ep.tokens[ep.query_pos] == 20
     model = ExpireSpanLM.from_pretrained(app_checkpoints / "corridor")
     tr = trace(model, ep.tokens, targets=ep.targets)
-    rows = corridor_view.cue_report(tr, ep)
+    rows = corridor.cue_report(tr, ep)
     assert [r["layer"] for r in rows] == [0, 1]
     assert rows[0]["span needed"] == ep.query_pos - 1
     assert rows[1]["cue seen at the query"] == pytest.approx(held_at(tr, ep.query_pos)[1, 1], abs=1e-3)
     assert all(isinstance(r["cue dropped at"], str) for r in rows)  # "never" or a position: one column type
-    guess, p = corridor_view.answer(tr, ep)
+    guess, p = corridor.answer(tr, ep)
     assert guess == tr.predictions[-1] and 0 < p < 1
 
 
@@ -52,19 +53,19 @@ def test_a_cues_span_is_read_from_start_and_the_cue_alone(app_checkpoints):
     """Causal attention from an empty memory: the cue's span in a whole episode equals its span after
     [START, cue], which is what the elimination check reads for every cue."""
     model = ExpireSpanLM.from_pretrained(app_checkpoints / "corridor")
-    alone = corridor_view.cue_spans_alone(lambda tokens: trace(model, tokens))
+    alone = corridor.cue_spans_alone(lambda tokens: trace(model, tokens))
     assert sorted(alone) == list(range(loading.CORRIDOR_CONFIG.n_cues))
     for seed in range(6):
-        ep = corridor_view.make_episode(50, seed=seed)
+        ep = corridor.make_episode(50, seed=seed)
         tr = trace(model, ep.tokens, targets=ep.targets)
         assert alone[ep.cue] == pytest.approx(float(tr.spans[:, 1].max()), rel=1e-5)
 
 
 def test_elimination_needs_every_other_cue_kept_past_the_query():
-    ep = corridor_view.Episode(np.zeros(103, np.int64), np.zeros(103, np.int64), cue=2)  # query at 102
-    assert corridor_view.by_elimination(ep, {0: 900.0, 1: 101.0, 2: 12.0, 3: 1500.0})
-    assert not corridor_view.by_elimination(ep, {0: 900.0, 1: 100.0, 2: 12.0, 3: 1500.0})  # cue 1 gone too
-    assert not corridor_view.by_elimination(ep, {0: 900.0, 1: 901.0, 2: 101.0, 3: 1500.0})  # the cue is kept
+    ep = corridor.Episode(np.zeros(103, np.int64), np.zeros(103, np.int64), cue=2)  # query at 102
+    assert corridor.by_elimination(ep, {0: 900.0, 1: 101.0, 2: 12.0, 3: 1500.0})
+    assert not corridor.by_elimination(ep, {0: 900.0, 1: 100.0, 2: 12.0, 3: 1500.0})  # cue 1 gone too
+    assert not corridor.by_elimination(ep, {0: 900.0, 1: 901.0, 2: 101.0, 3: 1500.0})  # the cue is kept
 
 
 def test_teaching_page_follows_the_length_slider(app_checkpoints):
@@ -88,10 +89,10 @@ def test_question_rows_and_survival(app_checkpoints):
     seq = collision.generate(collision.SCALED, 60, seed=0)
     model = ExpireSpanLM.from_pretrained(app_checkpoints / "object-collision")
     tr = trace(model, seq.tokens, targets=seq.targets)
-    rows = collision_view.question_rows(tr, seq)
+    rows = collision.question_rows(tr, seq)
     assert len(rows) == int((seq.labels > 0).sum())
     r = rows[-1]
-    q = collision_view.question_position(seq, r["frame"])
+    q = collision.question_position(seq, r["frame"])
     assert r["model answer"] == tr.predictions[q] and r["true quadrant"] == seq.labels[r["frame"]]
     held = held_at(tr, q)
     pos = np.arange(r["collision frame"] * seq.frame_len, (r["collision frame"] + 1) * seq.frame_len)
@@ -173,7 +174,7 @@ def test_compare_colours_words_as_the_text_page_does(app_checkpoints):
     assert any(b.startswith(legend) and kept.STRIP_NOTE in b for b in bodies)  # the Text page's legend and note
     assert "e+" not in legend and re.findall(r">([\d,.]+)</span>", legend)[-1] == scales._steps(tr.spans.max())
     for row in rows:  # each column: one layer's words, coloured and titled as on the Text page
-        assert text_views.strips_html([row]) in bodies
+        assert strips.strips_html([row]) in bodies
     assert all("title=\"byte 0: span" in b for b in bodies if "es-strips" in b)
     at.radio(key="cmp_scale").set_value("per layer").run()
     assert "colours from" in "".join(h.proto.body for h in at.html) and not errors(at)

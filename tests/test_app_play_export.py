@@ -6,7 +6,8 @@ import numpy as np
 from conftest import tiny_model
 from test_app_support import app_checkpoints, new_app, single_thread  # noqa: F401
 
-from app import export, figures, memory, ui
+from app import ui
+from app.views import exports, figures, memory
 from model import trace
 
 
@@ -54,10 +55,10 @@ def test_every_text_view_exports(app_checkpoints):
 def test_export_files_name_the_checkpoint_and_input():
     meta = {"checkpoint": "owner/repo name", "input_sha1": "0123456789abcdef"}
     assert ui.file_stem("what-each-layer-kept", meta) == "what-each-layer-kept-owner-repo-name-01234567"
-    page = export.view_html("Text by span (text, input 01234567)", "<b>x</b>")
+    page = exports.view_html("Text by span (text, input 01234567)", "<b>x</b>")
     assert "<title>Text by span (text, input 01234567)</title>" in page and "<b>x</b>" in page
     fig = figures.memory_in_use(trace(tiny_model(seed=1), "hello there"))
-    assert "<title>Memory in use per layer</title>" in export.figure_html(fig)
+    assert "<title>Memory in use per layer</title>" in exports.figure_html(fig)
 
 
 def test_step_animation_has_a_frame_per_block_and_stays_under_5_mb():
@@ -70,5 +71,5 @@ def test_step_animation_has_a_frame_per_block_and_stays_under_5_mb():
     t = steps[2]
     held = np.round(memory.held_at(tr, t)[:, 500:t] * 100)
     assert np.array_equal(z[:, :t - 500], held) and (z[:, t - 500:] == 101).all()  # 101: not read yet
-    page = export.figure_html(fig)
+    page = exports.figure_html(fig)
     assert len(page.encode()) <= 5_000_000 and re.search(r"<title>What each layer still holds", page)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from test_app_support import app_checkpoints, errors, new_app, page_text, single_thread  # noqa: F401
 
-from app import policy_view
-from app.examples import EXAMPLES, example_text
-from app.words import split_words
+from app.views import memory_policies
+from app.views.examples import EXAMPLES, example_text
+from app.views.words import split_words
 from model import ExpireSpanLM, trace
 from model.policies import Policy, default_budget
 
@@ -26,14 +26,15 @@ def test_the_page_compares_policies_at_equal_memory(app_checkpoints, model):
     for name in ("window", "sinks", "heavy-hitters"):
         traces[name] = trace(model, TEXT, policy=Policy(name, budget=tuple(budget)))
     table = at.dataframe[0].value.to_dict("records")
-    assert table == policy_view.summary_rows(traces)
+    assert table == memory_policies.summary_rows(traces)
     for name, tr in traces.items():  # equal memory: no rule sees more than Expire-Span's own mean, layer by layer
-        assert (policy_view.seen(tr).max(axis=1) <= np.maximum(budget, policy_view.seen(plain).max(axis=1))).all()
+        seen, own = memory_policies.seen(tr).max(axis=1), memory_policies.seen(plain).max(axis=1)
+        assert (seen <= np.maximum(budget, own)).all()
     assert f"layer 0 {budget[0]}" in page_text(at)
     strips = [h.proto.body for h in at.html if "es-strips" in h.proto.body][-1]
     assert all(f"<b>{name}: " in strips for name in traces)
     words = split_words(plain.tokens)
-    diff = policy_view.loss_differences(traces["expire-span"], traces["window"], words, "expire-span", "window")
+    diff = memory_policies.loss_differences(traces["expire-span"], traces["window"], words, "expire-span", "window")
     if diff:
         assert at.dataframe[1].value.to_dict("records") == diff
 
@@ -48,9 +49,9 @@ def test_half_the_memory_halves_the_budget(app_checkpoints, model):
 def test_a_rule_keeps_whole_memories_or_none(model):
     tr = trace(model, TEXT, policy=Policy("window", budget=5))
     t = 120
-    seen = policy_view.kept_at(tr, t)
+    seen = memory_policies.kept_at(tr, t)
     assert set(np.unique(seen)) <= {0.0, 1.0} and (seen.sum(axis=1) <= tr.cache_size.max()).all()
-    rows = policy_view.kept_rows(split_words(tr.tokens), {"window": tr}, 1, t)
+    rows = memory_policies.kept_rows(split_words(tr.tokens), {"window": tr}, 1, t)
     assert rows[0][0].startswith("window: ") and "line-through" in rows[0][1]
 
 

@@ -6,9 +6,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_app_support import MAIN, app_checkpoints, chart_specs, errors, new_app, page_text, single_thread  # noqa: F401
 
-from app import decks, presenter
-from app.decks import DeckError, Slide, decode, decode_all, encode_all, load_deck
-from app.examples import EXAMPLES
+from app import presenter
+from app.views import decks
+from app.views.decks import DeckError, Slide, decode, decode_all, encode_all, load_deck
+from app.views.examples import EXAMPLES
 
 FIRST, THIRD = list(EXAMPLES)[0], list(EXAMPLES)[2]
 

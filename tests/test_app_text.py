@@ -7,10 +7,11 @@ import pytest
 from test_app_support import (app_checkpoints, chart_specs, errors, new_app, page_text,  # noqa: F401
                               single_thread)
 
-from app import compare, kept, loading, memory, presenter, state
-from app.examples import EXAMPLES, example_text, partner_text
-from app.text_views import token_labels
-from app.words import longest_kept, split_words, word_stats
+from app import loading, presenter, store
+from app.views import diff, kept, memory
+from app.views.examples import EXAMPLES, example_text, partner_text
+from app.views.strips import token_labels
+from app.views.words import longest_kept, split_words, word_stats
 from model import ExpireSpanLM, trace
 
 EVIL = "<script>alert(1)</script> and <img src=x onerror=alert(1)>"
@@ -100,7 +101,7 @@ def test_a_class_on_one_text_builds_its_first_view_once(app_checkpoints, monkeyp
     built = []
     real = kept.layer_rows
     monkeypatch.setattr(kept, "layer_rows", lambda *a, **k: built.append(a[3:]) or real(*a, **k))
-    state.view_store()[0].clear()
+    store.view_store()[0].clear()
     first, second = new_app(), new_app()  # two visitors, the same example
     assert strips_body(first) == strips_body(second) and len(built) == 1
     second.radio(key="scale").set_value("per layer").run()
@@ -245,7 +246,7 @@ def test_edit_and_compare_opens_with_a_useful_edit_of_pasted_text(app_checkpoint
     at.radio(key="view").set_value("Edit and compare").run()
     tr = trace(model, story)
     w = split_words(tr.tokens)
-    edited, word = compare.default_edit(story, w, word_stats(tr, w))
+    edited, word = diff.default_edit(story, w, word_stats(tr, w))
     assert at.text_area(key="text_b").value == edited != story
     assert f'replaces "{word}"' in page_text(at)
     assert chart_specs(at) or "No word present in both versions changed" in page_text(at)

@@ -9,8 +9,9 @@ import pytest
 from conftest import tiny_model
 from test_app_support import single_thread  # noqa: F401 (autouse fixture)
 
-from app import compare, familiarity, kept, scales, text_views, words
-from app.text_views import colours
+from app import familiarity
+from app.views import diff, kept, scales, strips, words
+from app.views.strips import colours
 from model import trace
 
 STORY = "Ilse met Teodor at the pier. Teodor waved; Ilse didn't.  Then   Varnholm!"
@@ -134,7 +135,7 @@ def test_layer_rows_colour_whole_words(tr):
     assert [label.split(" (")[0] for label, _ in rows] == [f"layer {l}" for l in range(tr.n_layers)]
     body = rows[1][1]
     k = w.text.index("Varnholm")
-    step = text_views.palette_index([scaled.fraction[1, k]], 1.0)[0]
+    step = strips.palette_index([scaled.fraction[1, k]], 1.0)[0]
     title = kept.word_titles(w, st, 1)[k]
     assert re.search(rf'<span class="(es-word )?c{step}" title="{re.escape(html.escape(title, quote=True))}">'
                      "Varnholm</span>", body)
@@ -143,12 +144,12 @@ def test_layer_rows_colour_whole_words(tr):
     kinds = "".join("s" if k == "space" else "x" for k in w.kind)
     runs, several = len(re.findall("x+", kinds)), len(re.findall("xx+", kinds))
     assert body.count("<span") == int((w.kind != "space").sum()) + 1 + several
-    assert body.count("es-word") == runs and body.count(text_views.WORD_OPEN) == several
-    assert np.abs(text_views.palette_colours()[step].astype(int) - colours([scaled.fraction[1, k]], 1.0)[0]).max() <= 6
-    page = text_views.strips_html(rows)
+    assert body.count("es-word") == runs and body.count(strips.WORD_OPEN) == several
+    assert np.abs(strips.palette_colours()[step].astype(int) - colours([scaled.fraction[1, k]], 1.0)[0]).max() <= 6
+    page = strips.strips_html(rows)
     assert page.count("<style>") == 1 and "style=\"background" not in page
     css = re.search(rf"\.es-strips \.c{step}\{{background:#([0-9a-f]{{6}})", page).group(1)
-    assert tuple(bytes.fromhex(css)) == tuple(int(c) for c in text_views.palette_colours()[step])
+    assert tuple(bytes.fromhex(css)) == tuple(int(c) for c in strips.palette_colours()[step])
 
 
 def test_word_titles_are_short_and_name_the_numbers(tr):
@@ -209,13 +210,13 @@ def test_where_memory_mattered_parts_returning_words_from_first_mentions(tr):
 def test_default_edit_replaces_the_longest_kept_name(tr):
     w = words.split_words(tr.tokens)
     st = words.word_stats(tr, w)
-    edited, word = compare.default_edit(STORY, w, st)
+    edited, word = diff.default_edit(STORY, w, st)
     assert word in {"Ilse", "Teodor", "Then", "Varnholm"} and word not in edited.split()
-    assert edited == re.sub(rf"\b{word}\b", compare.COMMON_WORD, STORY)
+    assert edited == re.sub(rf"\b{word}\b", diff.COMMON_WORD, STORY)
     best = max((k for k in range(len(w)) if w.text[k] in {"Ilse", "Teodor", "Then", "Varnholm"}),
                key=lambda k: st.span[:, k].max())
     assert word == w.text[best]
-    assert compare.default_edit(". ,", *(lambda x: (x, words.word_stats(trace(tiny_model(seed=1), ". ,"), x)))(
+    assert diff.default_edit(". ,", *(lambda x: (x, words.word_stats(trace(tiny_model(seed=1), ". ,"), x)))(
         words.split_words(np.frombuffer(b". ,", np.uint8)))) is None
 
 

@@ -35,7 +35,7 @@ def page(tmp_path_factory):
 def test_a_pasted_story_shows_the_longest_kept_words_on_the_first_screen(page):
     from model import ExpireSpanLM, trace
 
-    from app.words import longest_kept, split_words, word_stats
+    from app.views.words import longest_kept, split_words, word_stats
 
     page.wait_for_selector(".es-longest", timeout=120_000)
     page.get_by_text("Type or paste", exact=True).click()

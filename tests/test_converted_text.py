@@ -11,8 +11,9 @@ import pytest
 import torch
 from test_app_support import errors, new_app, page_text, single_thread  # noqa: F401
 
-from app import compare, loading, presenter, ui
-from app.words import split_words
+from app import loading, presenter, ui
+from app.views import diff
+from app.views.words import split_words
 from model import CheckpointError, ExpireSpanLM, Tracer, trace
 from model.convert_official import convert
 from model.vocab import encode_bytes
@@ -203,11 +204,11 @@ def test_edit_and_compare_aligns_what_the_model_read(app_folder, dropped):
     text = "Egypt is old.\nThe river runs.\nEgypt is far.\nWe sail on."
     edited = text.replace("river", "stream")
     ta, tb = (loading.text_view(trace(dropped, t), dropped) for t in (text, edited))
-    b_to_a = compare.align_traces(ta, tb)
+    b_to_a = diff.align_traces(ta, tb)
     read_a, read_b = text.replace("\n", ""), edited.replace("\n", "")  # what the model read
     second_a, second_b = read_a.rindex("Egypt"), read_b.rindex("Egypt")
     assert list(b_to_a[second_b:second_b + 5]) == list(range(second_a, second_a + 5))
-    typed = compare.align(text.encode(), edited.encode())  # the typed bytes would pair other positions
+    typed = diff.align(text.encode(), edited.encode())  # the typed bytes would pair other positions
     assert typed[edited.rindex("Egypt")] != second_a
     at = new_app()
     at.radio(key="input_kind").set_value("Type or paste").run()

@@ -76,7 +76,7 @@ def test_shipped_model_keeps_cues_lets_distractors_go_and_answers_the_rest_by_el
     episode is answered right, distractors fade at once, and a cue it lets go is answered by elimination."""
     from pathlib import Path
 
-    from app.corridor_view import Episode, answer, by_elimination, cue_spans_alone
+    from app.views.corridor import Episode, answer, by_elimination, cue_spans_alone
     from model import ExpireSpanLM, trace
 
     model = ExpireSpanLM.from_pretrained(Path(__file__).resolve().parents[1] / "checkpoints" / "corridor")

@@ -89,7 +89,7 @@ def test_7_1_a_trace_never_marks_a_memory_dropped_while_its_mask_is_above_0(text
     age = t.dropped_at[layer, pos] - pos
     assert np.all(t.spans[layer, pos] - age + t.ramp <= 1e-3)
     # the Text page's "Remembered at step t" strikes through what dropped_by says: only memories it sees at 0
-    from app.memory import dropped_by, soft_mask_at
+    from app.views.memory import dropped_by, soft_mask_at
     for step in (128, 256, 640, len(data)):
         assert np.all(soft_mask_at(t, step)[dropped_by(t, step)] <= 1e-3)
 

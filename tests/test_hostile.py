@@ -19,7 +19,8 @@ from conftest import ROOT, tiny_model
 from safetensors.torch import load_file, save_file
 from test_app_support import app_checkpoints, errors, new_app, page_text, single_thread  # noqa: F401
 
-from app import collision_view, loading
+from app import loading
+from app.views import collision
 from model import CheckpointError, ConfigError, ExpireSpanConfig, ExpireSpanError, ExpireSpanLM, InputError, trace
 from model import hub
 from model import train as train_mod
@@ -339,7 +340,7 @@ def test_bad_links_open_the_app_with_a_notice(app_checkpoints, bm, at_value):
       "controls": {"layer": 1e9}}]}, "slides[0].controls.layer"),
 ])
 def test_hostile_deck_files_are_refused_by_field(deck, field):
-    from app.decks import DeckError, load_deck
+    from app.views.decks import DeckError, load_deck
     with pytest.raises(DeckError) as e:
         load_deck(json.dumps(deck))
     assert str(e.value).startswith(field) and one_line(str(e.value))
@@ -386,21 +387,21 @@ def test_page_hostile_uploads(app_checkpoints, raw, message):
 ])
 def test_upload_parsing_refuses_with_one_line(change, message):
     with pytest.raises(ValueError) as err:
-        collision_view.parse_upload(_with(change), max_bytes=10 ** 8)
+        collision.parse_upload(_with(change), max_bytes=10 ** 8)
     assert message in str(err.value) and one_line(str(err.value))
 
 
 def test_uploads_are_capped_by_tokens_before_tracing():
     raw = json.dumps(sequence(200)).encode()
     with pytest.raises(ValueError, match="at most 800 tokens"):
-        collision_view.parse_upload(raw, max_tokens=800)
-    assert collision_view.parse_upload(raw, max_tokens=1600).n_frames == 200
+        collision.parse_upload(raw, max_tokens=800)
+    assert collision.parse_upload(raw, max_tokens=1600).n_frames == 200
 
 
 def test_upload_bytes_are_capped_before_parsing(monkeypatch):
     monkeypatch.setattr(json, "loads", lambda *a, **k: pytest.fail("parsed before the size check"))
     with pytest.raises(ValueError, match="limited to 100 bytes"):
-        collision_view.parse_upload(b"{}" * 100, max_bytes=100)
+        collision.parse_upload(b"{}" * 100, max_bytes=100)
 
 
 # --- 7, 8. training: non-finite settings, atomic saves, damaged state ------------------------------------
@@ -476,7 +477,7 @@ class Killed(BaseException):
     """Stands for kill -9: nothing after it runs."""
 
 
-SAVE_WRITES = 6  # memory, state.safetensors, state.json, folder rename, pointer file, pointer rename
+SAVE_WRITES = 6  # memory, store.safetensors, store.json, folder rename, pointer file, pointer rename
 
 
 @pytest.mark.parametrize("kill_at", range(SAVE_WRITES + 1))
@@ -656,11 +657,11 @@ def page_with(page: str, monkeypatch, error: Exception):
     from streamlit.testing.v1 import AppTest
     from test_app_support import MAIN
 
-    from app import state
+    from app import store
 
     def fail(*args, **kwargs):
         raise error
-    monkeypatch.setattr(state, "run_trace", fail)
+    monkeypatch.setattr(store, "run_trace", fail)
     at = AppTest.from_file(MAIN, default_timeout=120)
     for key, value in PAGE_SETUP[page].items():
         at.session_state[key] = value
@@ -696,7 +697,7 @@ def test_a_bare_value_error_is_a_bug_not_a_message(app_checkpoints, monkeypatch)
 
 
 def test_a_failing_fragment_is_one_line(app_checkpoints, monkeypatch):
-    from app import memory
+    from app.views import memory
 
     def fail(*args, **kwargs):
         raise RuntimeError(HOSTILE_MESSAGE)
@@ -727,7 +728,7 @@ IMAGE = "![k](http://127.0.0.1:9/k.png)"
     deck_json(version="9" * 1_000_000),
 ])
 def test_deck_errors_quote_at_most_80_characters_of_the_file(deck):
-    from app.decks import DeckError, load_deck
+    from app.views.decks import DeckError, load_deck
     with pytest.raises(DeckError) as e:
         load_deck(json.dumps(deck))
     assert len(str(e.value)) < 400 and one_line(str(e.value))
@@ -788,7 +789,7 @@ def test_a_link_carries_no_more_slides_than_a_deck(app_checkpoints):
 
 
 def test_deck_control_ranges_match_the_controls():
-    from app import decks
+    from app.views import decks
     assert decks.BY_KEY["corridor_length"].hi == loading.CORRIDOR_CONFIG.max_length
     page = (ROOT / "app" / "app_pages" / "objects.py").read_text(encoding="utf-8")
     assert f"MAX_FRAMES = {decks.BY_KEY['objects_frames'].hi:_}" in page
@@ -1138,7 +1139,7 @@ def test_a_huge_model_card_is_not_read_whole(tmp_path):
 
 @pytest.mark.parametrize("kind", ["link-to-dev-zero", "fifo"])
 def test_a_deck_file_that_is_no_file_is_refused(tmp_path, kind):
-    from app.decks import DeckError, read_deck_file
+    from app.views.decks import DeckError, read_deck_file
     start = time.perf_counter()
     with pytest.raises(DeckError) as err:
         read_deck_file(not_a_file(tmp_path / "deck.json", kind))
@@ -1512,7 +1513,7 @@ def test_the_core_raises_no_bare_value_error():
 
 
 def test_bad_input_to_the_core_is_an_input_error(model):
-    from app import attention, scales
+    from app.views import attention, scales
     from model.policies import visible_memories
     with pytest.raises(InputError):
         scales.scale_values(np.zeros((1, 3)), "no such scale")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.baselines import baseline_of
-from app.examples import EXAMPLES_DIR
+from app.views.examples import EXAMPLES_DIR
 from app.loading import list_checkpoints
 from model import ExpireSpanLM, trace
 from model.batches import collision_config, corridor_config

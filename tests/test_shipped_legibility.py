@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import compare, figures, kept, scales
-from app.text_views import colours
-from app.words import split_words, word_stats
+from app.views import diff, figures, kept, scales
+from app.views.strips import colours
+from app.views.words import split_words, word_stats
 from model import ExpireSpanLM, trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,11 +70,11 @@ def test_per_layer_scale_draws_every_varying_layer_in_several_colours(shipped):
 
 def test_edit_and_compare_opens_with_a_visible_change(shipped):
     model, tr, words, stats = shipped
-    edited, word = compare.default_edit(STORY, words, stats)
+    edited, word = diff.default_edit(STORY, words, stats)
     assert word[0].isupper() and word in STORY and word not in edited
     tb = trace(model, edited)
-    b_to_a = compare.align(STORY.encode(), edited.encode())
-    rows = compare.word_changes(tr, tb, b_to_a, words, split_words(tb.tokens))
+    b_to_a = diff.align(STORY.encode(), edited.encode())
+    rows = diff.word_changes(tr, tb, b_to_a, words, split_words(tb.tokens))
     assert rows and abs(rows[0]["change"]) >= 1, "the first edit changes some span by at least one step"
     lo, hi = colour_range(figures.diff_heatmap(tr, tb, b_to_a))
     assert hi > lo

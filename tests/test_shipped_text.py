@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.examples import EXAMPLES_DIR
+from app.views.examples import EXAMPLES_DIR
 from model import ExpireSpanLM, trace
 
 CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "text"
@@ -37,7 +37,7 @@ COMMON = {"the", "and", "a", "of", "to", "was", "he", "she", "in", "it", "that",
 def test_names_outlive_the_common_words_around_them_in_modern_prose():
     """The paper's Figure 8 on modern prose it never saw: in the layer that keeps longest, every occurrence of a
     name is kept longer than the common words within 200 bytes of it (their median span), by 2x on the whole."""
-    from app.words import split_words, word_stats
+    from app.views.words import split_words, word_stats
 
     text = (EXAMPLES_DIR / "ferry-to-varnholm.txt").read_bytes()
     model = ExpireSpanLM.from_pretrained(CHECKPOINT)

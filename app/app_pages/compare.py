@@ -1,10 +1,11 @@
 """Compare: two layers of one checkpoint, or two checkpoints, side by side on the same text."""
 import numpy as np
 import streamlit as st
-from app import baselines, figures, kept, loading, presenter, state, ui
-from app.scales import SCALE_HELP, SCALES
-from app.text_views import strips_html
-from app.words import split_words, word_stats
+from app import baselines, loading, presenter, store, ui
+from app.views import figures, kept
+from app.views.scales import SCALE_HELP, SCALES
+from app.views.strips import strips_html
+from app.views.words import split_words, word_stats
 
 BASELINE_MODE = "Expire-Span against its Transformer-XL baseline"
 
@@ -20,7 +21,7 @@ text = ui.example_or_pasted("cmp", loading.MAX_INPUT_BYTES)
 
 def traced(source: str):
     with ui.failures("Cannot trace this input"):
-        return state.run_trace(source, text)
+        return store.run_trace(source, text)
     return None
 
 

@@ -3,8 +3,9 @@ import pandas as pd
 import streamlit as st
 from model.tasks import collision
 
-from app import loading, play, state, task_figures, ui
-from app.collision_view import (accuracy, accuracy_by_part, colour_legend_html, frame_story, md_escape,
+from app import loading, play, store, ui
+from app.views import task_figures
+from app.views.collision import (accuracy, accuracy_by_part, colour_legend_html, frame_story, md_escape,
                                 next_collision, parse_upload, quadrant_note, question_rows)
 
 # 3,000 frames: over seeds 0-9 the tightest spread of the lengths measured (bench/collision_accuracy.py).
@@ -54,7 +55,7 @@ else:
         st.stop()
 
 with ui.failures("Cannot trace this sequence", stop=True):
-    tr = state.run_trace(source, seq.tokens, seq.targets)
+    tr = store.run_trace(source, seq.tokens, seq.targets)
 right, n_scored = accuracy(tr, seq)
 m1, m2, m3 = st.columns(3)
 m1.metric("Frames / tokens", f"{seq.n_frames:,} / {len(seq.tokens):,}")

@@ -3,8 +3,9 @@ import pandas as pd
 import streamlit as st
 from model.tasks import corridor
 
-from app import loading, state, task_figures, ui
-from app.corridor_view import answer, by_elimination, cue_report, cue_spans_alone, make_episode
+from app import loading, store, ui
+from app.views import task_figures
+from app.views.corridor import answer, by_elimination, cue_report, cue_spans_alone, make_episode
 
 st.title("Teaching: the corridor")
 st.markdown("An episode is **START, a cue, a corridor of distractors, QUERY**. At the query the model must "
@@ -24,7 +25,7 @@ length = c1.slider("Corridor length (distractors)", 1, loading.CORRIDOR_CONFIG.m
 seed = c2.number_input("Seed", 0, 10_000, 0, key="corridor_seed")
 ep = make_episode(length, int(seed))
 with ui.failures("Cannot trace this episode", stop=True):
-    tr = state.run_trace(source, ep.tokens, ep.targets)
+    tr = store.run_trace(source, ep.tokens, ep.targets)
 
 guess, p_true = answer(tr, ep)
 ok = guess == ep.cue
@@ -37,7 +38,7 @@ rows = cue_report(tr, ep)
 kept = [r["layer"] for r in rows if r["cue seen at the query"] > 0]
 st.markdown(f"The cue is **{'still held' if kept else 'gone'}** at the query"
             + (f" in layer(s) {', '.join(map(str, kept))}." if kept else "."))
-spans_alone = cue_spans_alone(lambda tokens: state.run_trace(source, tokens))
+spans_alone = cue_spans_alone(lambda tokens: store.run_trace(source, tokens))
 if ok and not kept and by_elimination(ep, spans_alone):
     others = ", ".join(f"cue {c}: {s:,.0f}" for c, s in spans_alone.items() if c != ep.cue)
     st.info(f"The answer is right with no memory of the cue: the model answers cue {ep.cue} by elimination. It "

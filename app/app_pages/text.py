@@ -3,12 +3,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import attention, compare, familiarity, figures, kept, loading, play, presenter, state, ui
-from app.examples import EXAMPLES, example_text, partner_text
-from app.memory import dropped_by, held_at
-from app.scales import SCALE_HELP, SCALES, scale_values
-from app.text_views import scale_legend, strips_html, text_strip
-from app.words import split_words, word_stats
+from app import familiarity, loading, play, presenter, store, ui
+from app.views import attention, diff, figures, kept
+from app.views.examples import EXAMPLES, example_text, partner_text
+from app.views.memory import dropped_by, held_at
+from app.views.scales import SCALE_HELP, SCALES, scale_values
+from app.views.strips import scale_legend, strips_html, text_strip
+from app.views.words import split_words, word_stats
 
 VIEWS = presenter.TEXT_VIEWS
 TEXT_WINDOW = 2048  # bytes drawn as coloured text at once
@@ -48,14 +49,14 @@ if n_bytes > loading.MAX_INPUT_BYTES:
 st.session_state["_text_now"] = text  # a slide made of this view carries the visitor's own text (never the URL)
 
 with ui.failures("Cannot trace this input", stop=True):
-    tr = state.run_trace(source, text)
+    tr = store.run_trace(source, text)
 
-view_key = state.trace_key(source, text)
+view_key = store.trace_key(source, text)
 
 
 def shared(*settings, build):
     """A view of this trace built once for every session (a class on one text builds its page once)."""
-    return state.shared_view((view_key, *settings), build)
+    return store.shared_view((view_key, *settings), build)
 
 
 def words_and_stats():
@@ -123,13 +124,13 @@ def pick_scale(where=st) -> str:
 def where_memory_mattered():
     """The Figure 9 table: a second run of the model, on request (or at once when it is stored), so a paste costs
     one trace. A fragment: the click reruns only this panel, not the page around it."""
-    if not (state.has_trace(source, text, cut=4) or st.session_state.get("measure_mattered")):
+    if not (store.has_trace(source, text, cut=4) or st.session_state.get("measure_mattered")):
         st.button("Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")
         return  # a click reruns this panel; the button's value is then True, and the answer takes its place
     cut = None
     with ui.failures("Cannot cut the memory of this model", level="warning"):
-        with state.still_note("Measuring: the model runs again with its memory cut to a quarter..."):
-            cut = state.run_trace(source, text, cut=4)  # its progress bar appears after a second
+        with store.still_note("Measuring: the model runs again with its memory cut to a quarter..."):
+            cut = store.run_trace(source, text, cut=4)  # its progress bar appears after a second
     if cut is None:
         return
     st.markdown(kept.effect_sentence(tr, cut))
@@ -249,7 +250,7 @@ elif view == "Remembered at step t":
 elif view == "Attention at step t":
     readers = []
     with ui.failures("Cannot record attention for this input"):
-        readers = state.attention_traces(source, text)
+        readers = store.attention_traces(source, text)
     n_read = len(readers[0].tokens) if readers else 0
     if readers and n_read < 2:
         st.info("Give at least two bytes: a step needs something before it.")
@@ -302,7 +303,7 @@ elif view == "Loss in bits":
                "leaned on something said long before (the paper's Figure 9).")
     cut = None
     with ui.failures("Cannot cut the memory of this model", level="warning"):
-        cut = state.run_trace(source, text, cut=4)
+        cut = store.run_trace(source, text, cut=4)
     fig = figures.bits_figure(tr, cut, start, stop, words=words, max_ticks=presenter.max_ticks())
     ui.chart(fig, key="bits")
     if text_bits is not None:
@@ -323,7 +324,7 @@ elif view == "Edit and compare":
     partner = partner_text(example) if example else None
     digest = loading.digest(text)
     if st.session_state.get("text_b_for") != digest:
-        edit = (partner, None) if partner else compare.default_edit(text, words, stats)
+        edit = (partner, None) if partner else diff.default_edit(text, words, stats)
         st.session_state["text_b"], st.session_state["text_b_edit"] = edit if edit else (text, None)
         st.session_state["text_b_for"] = digest
     replaced = st.session_state.get("text_b_edit")
@@ -331,23 +332,23 @@ elif view == "Edit and compare":
         st.caption("Version B is this example's partner (the paper's Figure 8): a rare name against a common word.")
     elif replaced:
         st.caption(f"To start, version B replaces \"{replaced}\", the name the model kept longest, with the common "
-                   f"word \"{compare.COMMON_WORD}\" (as in the paper's Figure 8). Edit it as you like.")
+                   f"word \"{diff.COMMON_WORD}\" (as in the paper's Figure 8). Edit it as you like.")
     text_b = st.text_area("Version B (edit a word; Ctrl+Enter to apply)", key="text_b", height=120)
     a, b = text.encode("utf-8"), text_b.encode("utf-8")
     if not b:
         st.warning("Version B is empty: type the edited text.")
     elif a == b:
         st.info("Version B is the same as the text above: change a word in it to see which spans change.")
-    elif max(len(a), len(b)) > compare.MAX_COMPARE_BYTES:
-        st.warning(f"Compare works on texts up to {compare.MAX_COMPARE_BYTES:,} bytes; cut the text first.")
+    elif max(len(a), len(b)) > diff.MAX_COMPARE_BYTES:
+        st.warning(f"Compare works on texts up to {diff.MAX_COMPARE_BYTES:,} bytes; cut the text first.")
     else:
         tr_b = None
         with ui.failures("Cannot trace version B"):
-            tr_b = state.run_trace(source, text_b)
+            tr_b = store.run_trace(source, text_b)
         if tr_b is not None:
-            b_to_a = compare.align_traces(tr, tr_b)
+            b_to_a = diff.align_traces(tr, tr_b)
             words_b = split_words(tr_b.tokens)
-            rows = compare.word_changes(tr, tr_b, b_to_a, words, words_b)
+            rows = diff.word_changes(tr, tr_b, b_to_a, words, words_b)
             if rows:
                 fig = figures.diff_heatmap(tr, tr_b, b_to_a, words_b=words_b, max_ticks=presenter.max_ticks())
                 ui.chart(fig, key="diff")

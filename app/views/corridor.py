@@ -5,7 +5,7 @@ import numpy as np
 
 from model.tasks import corridor
 
-from .loading import CORRIDOR_CONFIG
+from ..loading import CORRIDOR_CONFIG
 from .memory import held_at
 
 

@@ -5,7 +5,7 @@ lose most. The novel openings are from Project Gutenberg texts (public domain). 
 was written for this project (CC0): modern prose the text model never saw, with names that return."""
 from pathlib import Path
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "examples"
 
 # title -> (file, partner file for the compare view or None)
 EXAMPLES = {

@@ -4,10 +4,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import collision_view
+from . import collision
 from .figures import _layout
 
-PALETTE = collision_view.PALETTE  # colour k of the object-collision task is drawn as PALETTE[k]
+PALETTE = collision.PALETTE  # colour k of the object-collision task is drawn as PALETTE[k]
 
 
 def corridor_spans(trace, cue_pos: int, query_pos: int) -> go.Figure:
@@ -52,7 +52,7 @@ def collision_grid(seq, frame: int, held=None) -> go.Figure:
     pos, col = seq.positions[frame], seq.colours[frame]
     size = max(12, min(34, 300 // G))
     fig = go.Figure()
-    cells = collision_view.quadrant_cells(cfg)
+    cells = collision.quadrant_cells(cfg)
     for q, (rows, cols) in cells.items():  # quadrants 1 and 4 lightly shaded: a checkerboard of four
         fig.add_shape(type="rect", x0=cols.start - 0.5, x1=cols.stop - 0.5, y0=rows.start - 0.5,
                       y1=rows.stop - 0.5, layer="below", line_width=0,
@@ -60,7 +60,7 @@ def collision_grid(seq, frame: int, held=None) -> go.Figure:
     corner = {1: (-0.45, -0.45, "bottom right"), 2: (G - 0.55, -0.45, "bottom left"),
               3: (-0.45, G - 0.55, "top right"), 4: (G - 0.55, G - 0.55, "top left")}
     fig.add_scatter(x=[corner[q][0] for q in cells], y=[corner[q][1] for q in cells], mode="text", name="quadrants",
-                    text=[f"{q} {collision_view.QUADRANTS[q]}" for q in cells],
+                    text=[f"{q} {collision.QUADRANTS[q]}" for q in cells],
                     textposition=[corner[q][2] for q in cells], showlegend=False, hoverinfo="skip",
                     textfont=dict(size=max(11, size // 2 + 2), color="rgba(0,0,0,0.45)"))
     x = pos[:, 1] + _spread(pos)
@@ -68,9 +68,9 @@ def collision_grid(seq, frame: int, held=None) -> go.Figure:
         idx = np.flatnonzero(col == c)
         fig.add_scatter(
             x=x[idx] if len(idx) else [None], y=pos[idx, 0] if len(idx) else [None], mode="markers+text",
-            name=f"colour {c} ({collision_view.colour_name(c)})", text=[str(c)] * len(idx),
-            textposition="middle center", textfont=dict(color=collision_view.text_colour(c), size=size // 2 + 2),
-            marker=dict(size=size, color=collision_view.colour_hex(c), line=dict(width=1, color="black")),
+            name=f"colour {c} ({collision.colour_name(c)})", text=[str(c)] * len(idx),
+            textposition="middle center", textfont=dict(color=collision.text_colour(c), size=size // 2 + 2),
+            marker=dict(size=size, color=collision.colour_hex(c), line=dict(width=1, color="black")),
             customdata=np.stack([idx, pos[idx, 0], pos[idx, 1]], axis=1) if len(idx) else None,
             hovertemplate=f"particle %{{customdata[0]}}, colour {c}<br>row %{{customdata[1]}}, "
                           "column %{customdata[2]}<extra></extra>")
@@ -98,12 +98,12 @@ def collision_grid(seq, frame: int, held=None) -> go.Figure:
                       line=dict(color="rgba(0,0,0,0.15)", width=1))
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
     a, b = (int(c) for c in seq.questions[frame])
-    return _layout(fig, f"Frame {frame}: where did {collision_view.pair_words(cfg, a, b, names=False)} last collide?",
+    return _layout(fig, f"Frame {frame}: where did {collision.pair_words(cfg, a, b, names=False)} last collide?",
                    520)
 
 
-def accuracy_by_part(parts: list[dict], chance: float = collision_view.CHANCE) -> go.Figure:
-    """Share of scored questions answered right in each part of the sequence (collision_view.accuracy_by_part),
+def accuracy_by_part(parts: list[dict], chance: float = collision.CHANCE) -> go.Figure:
+    """Share of scored questions answered right in each part of the sequence (collision.accuracy_by_part),
     with the number behind each bar and a dashed line at chance."""
     names = [("quarter" if len(parts) == 4 else "part") + f" {p['part']}<br>frames {p['first frame']:,}–"
              f"{p['last frame']:,}" for p in parts]

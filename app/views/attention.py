@@ -2,7 +2,7 @@
 
 A memory kept is not a memory read: a layer may hold hundreds of bytes and take most of its attention from a few.
 The attention comes from traces that record one layer each (`model.trace(..., attention_layer=l)`, or
-app.state.attention_traces); what was kept comes from the page's trace of the text (app.memory).
+app.store.attention_traces); what was kept comes from the page's trace of the text (app.views.memory).
 """
 import html
 
@@ -10,7 +10,7 @@ import numpy as np
 from model import InputError
 
 from .memory import dropped_by, held_at
-from .text_views import byte_char, word_strip
+from .strips import byte_char, word_strip
 from .words import Words
 
 
@@ -67,7 +67,7 @@ def kept_vs_used(held, share, part: float = 0.8) -> str:
     recent bytes that take `part` of the attention on the text. The gap between the two distances is the gap
     between memory kept and memory used; the start state's share (whatever is left of 1) closes the sentence when it
     is 0.5% or more.
-    held: the layer's row of app.memory.held_at at the query; share: its row of read_by."""
+    held: the layer's row of app.views.memory.held_at at the query; share: its row of read_by."""
     held, share = np.asarray(held, float), np.asarray(share, float)
     t = len(held)
     kept = np.flatnonzero(held > 0)
@@ -111,7 +111,7 @@ def _states(held: np.ndarray, gone: np.ndarray, starts: np.ndarray) -> list[str]
 
 
 def attention_rows(words: Words, traces, t: int, kept_trace, lo: int = 0) -> list[tuple[str, str]]:
-    """(label, html) per traced layer for app.text_views.strips_html: the text bytes lo..t-1, each word and mark
+    """(label, html) per traced layer for app.views.strips.strips_html: the text bytes lo..t-1, each word and mark
     coloured by its share of the query's attention (0 .. the layer's largest share over all pieces before t, so the
     layer's favourite is the brightest), pieces dropped from the cache by t (every byte, per kept_trace) struck
     through, then the query byte t outlined. Hover: the share and what the cache did with the piece."""

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from .text_views import byte_char
+from .strips import byte_char
 
 
 def trace_csv(trace, text: bool = True) -> str:

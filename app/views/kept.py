@@ -6,7 +6,7 @@ import html
 import numpy as np
 
 from .scales import Scaled, scale_values
-from .text_views import scale_legend, word_strip
+from .strips import scale_legend, word_strip
 from .words import Words, WordStats, longest_kept, word_stats
 
 
@@ -82,7 +82,7 @@ def word_titles(words: Words, stats: WordStats, layer: int, start: int = 0, stop
 def layer_rows(words: Words, stats: WordStats, scaled: Scaled, start: int, stop: int,
                layers=None) -> list[tuple[str, str]]:
     """(label, strip html) per layer (default: every layer): the text between bytes start and stop, each word
-    coloured by its span on the chosen scale (palette classes: draw the rows with text_views.strips_html);
+    coloured by its span on the chosen scale (palette classes: draw the rows with strips.strips_html);
     per-layer scales name their range in the label."""
     rows = []
     for layer in range(stats.span.shape[0]) if layers is None else layers:

@@ -232,7 +232,7 @@ def word_strip(words, fraction, start: int = 0, stop: int | None = None, titles=
 
 
 def scale_legend(lo: float, hi: float, mode: str, label: str) -> str:
-    """A small HTML legend of one colour scale (app.scales): coloured cells at its ticks, labelled in steps."""
+    """A small HTML legend of one colour scale (app.views.scales): coloured cells at its ticks, labelled in steps."""
     fractions, labels = scales.ticks(lo, hi, mode)
     cells = []
     for (r, g, b), text in zip(colours(fractions, 1.0), labels):

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from .memory import block_starts, held_at, keep_everything, steps_kept
 from .scales import scale_values, ticks
-from .text_views import BYTE_CLASSES, byte_classes, token_labels
+from .strips import BYTE_CLASSES, byte_classes, token_labels
 from .words import word_stats
 
 MAX_WINDOW = 2048      # tokens drawn one by one (with hover) in one figure
@@ -88,7 +88,7 @@ def span_heatmap(trace, start: int = 0, stop: int | None = None, value: str = "p
                  text: bool = True, scale: str = "shared", words=None, max_ticks: int = 30) -> go.Figure:
     """Layers x tokens heatmap of predicted spans (or of steps actually kept), hover per cell.
 
-    scale: 'shared', 'per layer' or 'log' (app.scales). With `words` (app.words.split_words of a text), x
+    scale: 'shared', 'per layer' or 'log' (app.views.scales). With `words` (app.views.words.split_words of a text), x
     ticks sit at word starts labelled with the word; categories stay 'i:c' byte labels. Hover shows the
     token, position, layer, span and the drop."""
     stop = min(len(trace.tokens) if stop is None else stop, start + MAX_WINDOW)

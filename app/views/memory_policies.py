@@ -7,7 +7,7 @@ from model.policies import NAMES, visible_memories
 
 from .figures import legend_on_top
 from .memory import block_starts, dropped_by, held_at
-from .text_views import word_strip
+from .strips import word_strip
 from .words import Words, word_stats
 
 PLAIN = {

@@ -1,0 +1,1 @@
+"""Pure views: functions from traces to figures, HTML and files. Nothing here imports Streamlit."""
