@@ -10,6 +10,10 @@ COPY app app
 COPY model model
 COPY assets assets
 COPY checkpoints checkpoints
+# The project itself, editable as scripts/setup.sh does: `import app`, `import model` from any folder while app/
+# finds assets/ and checkpoints/ beside it (setuptools, the build backend, comes pinned in requirements.txt).
+COPY pyproject.toml .
+RUN pip install --no-cache-dir --no-build-isolation --no-deps -e .
 ENV HF_HUB_OFFLINE=1
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \

@@ -1,15 +1,10 @@
 """Expire-Span Explorer: entry point of the Streamlit app (`bash scripts/app.sh`)."""
 import os
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from app import loading, presenter, ui  # noqa: E402
+from app import loading, presenter, ui
 
 st.set_page_config(page_title="Expire-Span Explorer", page_icon=":material/hourglass_bottom:", layout="wide")
 PAGES = {

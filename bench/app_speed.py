@@ -42,13 +42,11 @@ import base64
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.browser import ROOT, launch_chromium, process_table, streamlit_app  # noqa: E402
+from bench.browser import ROOT, launch_chromium, process_table, streamlit_app
 
 IDLE = ("(k) => document.body.innerText.includes('Slide ' + k + ' of')"
         " && document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'")

@@ -14,18 +14,17 @@ sequence), then every seed's figure, and writes the same as JSON. Chance is 25% 
 """
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from app.views.collision import accuracy, accuracy_by_part
+from model import ExpireSpanLM, trace
+from model.tasks import collision
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from app.views.collision import accuracy, accuracy_by_part  # noqa: E402
-from model import ExpireSpanLM, trace  # noqa: E402
-from model.tasks import collision  # noqa: E402
 
 
 TEST_SEED = 2_000_003  # model/batches.py: the test split's seed plus the training seed (0)

@@ -21,9 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.models import ROOT, PeakMemory, heldout_text, load, machine, pick_device, without_expiry  # noqa: E402
-from model import trace  # noqa: E402
+from bench.models import ROOT, PeakMemory, heldout_text, load, machine, pick_device, without_expiry
+from model import trace
 
 MODELS = ["expire-span", "transformer-xl same L", "transformer-xl trained"]
 
@@ -58,7 +57,7 @@ def measure(name: str, n_bytes: int, args) -> dict:
 
 
 def run_isolated(name: str, n_bytes: int, args) -> dict:
-    cmd = [sys.executable, __file__, "--worker", name, str(n_bytes), "--checkpoint", args.checkpoint,
+    cmd = [sys.executable, "-m", "bench.growth", "--worker", name, str(n_bytes), "--checkpoint", args.checkpoint,
            "--device", args.device] + (["--baseline", args.baseline] if args.baseline else [])
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:

@@ -18,7 +18,6 @@ operators grouped by kind. Writes JSON.
 """
 import argparse
 import json
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -26,10 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.models import ROOT, heldout_text, load, machine, pick_device  # noqa: E402
-from model import trace  # noqa: E402
-from model.trace import BLOCKS_PER_PASS  # noqa: E402
+from bench.models import ROOT, heldout_text, load, machine, pick_device
+from model import trace
+from model.trace import BLOCKS_PER_PASS
 
 KINDS = {  # profiler operator -> kind of work
     "matrix multiply": ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear", "aten::baddbmm"),

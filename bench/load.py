@@ -67,9 +67,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app import loading  # noqa: E402
-from bench.browser import ROOT, launch_chromium, process_table, streamlit_app  # noqa: E402
+from app import loading
+from bench.browser import ROOT, launch_chromium, process_table, streamlit_app
 
 COUNT_ENV = "EXPIRE_SPAN_COUNT_TRACES"  # app/store.py: one "model trace <hash> cut=<cut>" line per model trace
 FIRST_VIEW = ".es-strips"  # the Text page's default view ("What each layer kept") is HTML, not a chart

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
+from model import ExpireSpanConfig, ExpireSpanLM
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from model import ExpireSpanConfig, ExpireSpanLM  # noqa: E402
 
 
 def pick_device(name: str = "auto") -> torch.device:

@@ -12,17 +12,16 @@ the median time of each and the median over rounds of its time over the same rou
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from model import ExpireSpanLM, trace
+from model.policies import BUDGETED, Policy, default_budget
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from model import ExpireSpanLM, trace  # noqa: E402
-from model.policies import BUDGETED, Policy, default_budget  # noqa: E402
 
 RULED = ("window", "sinks", "heavy-hitters", "keep-all")
 

@@ -20,7 +20,6 @@ traced, syncs, syncs per block, by op and by source line) and writes the figures
 import argparse
 import json
 import linecache
-import sys
 import traceback
 from collections import Counter
 from pathlib import Path
@@ -31,10 +30,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.weak import WeakIdKeyDictionary
 
+from model import ExpireSpanLM, trace
+from model.trace import BLOCKS_PER_PASS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from model import ExpireSpanLM, trace  # noqa: E402
-from model.trace import BLOCKS_PER_PASS  # noqa: E402
 
 # What a CPU run cannot show (printed with the table and written to the JSON).
 NOT_COUNTED = [

@@ -11,15 +11,13 @@ median ratio of the pairs. Prints a table and writes the figures as JSON.
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from model import ExpireSpanConfig, ExpireSpanLM, trace  # noqa: E402
+from model import ExpireSpanConfig, ExpireSpanLM, trace
 
 DEFAULT = dict(vocab_size=256, n_layers=4, d_model=256, n_heads=4, d_ff=1024, block_size=128, max_span=2048,
                ramp=64, init_span_fraction=0.1)

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.models import ROOT, PeakMemory, machine, pick_device  # noqa: E402
-from model import ExpireSpanLM  # noqa: E402
-from model.train import Run, parse_run_config  # noqa: E402
+from bench.models import ROOT, PeakMemory, machine, pick_device
+from model import ExpireSpanLM
+from model.train import Run, parse_run_config
 
 
 def run_for(checkpoint: Path, variant: str, steps: int, device: torch.device) -> Run:
@@ -68,7 +67,8 @@ def measure(checkpoint: Path, variant: str, timed: int, device: torch.device) ->
 
 def run_isolated(name: str, variant: str, args) -> dict:
     """Each measurement in a fresh process, so that its peak memory is its own."""
-    cmd = [sys.executable, __file__, "--worker", name, variant, "--timed", str(args.timed), "--device", args.device]
+    cmd = [sys.executable, "-m", "bench.train_step", "--worker", name, variant, "--timed", str(args.timed),
+           "--device", args.device]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         sys.exit(f"{name}, {variant} failed:\n{done.stderr[-2000:]}")

@@ -11,5 +11,5 @@ mkdir -p "$OUT"
 PY="${PYTHON:-python3}"
 "$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.__version__, torch.cuda.get_device_name())"
 "$PY" -m pytest -q tests/test_cuda.py 2>&1 | tee "$OUT/test_cuda.log"
-"$PY" bench/growth.py --device cuda --sizes 4096,65536 --repeats 3 --baseline checkpoints/text-txl \
+"$PY" -m bench.growth --device cuda --sizes 4096,65536 --repeats 3 --baseline checkpoints/text-txl \
   --json "$OUT/growth-cuda.json" 2>&1 | tee "$OUT/growth-cuda.log"

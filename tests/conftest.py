@@ -1,7 +1,6 @@
 """Shared fixtures. Tests never touch the network: the Hugging Face Hub is forced offline and its cache
 points at a per-session folder (set before huggingface_hub is imported anywhere)."""
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -12,7 +11,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
