@@ -13,10 +13,12 @@ import streamlit as st
 
 from . import guard
 from .views import decks
-from .views.decks import PAGE_CONTROLS, VIEW_IDS, VIEW_OF_LABEL, Deck, DeckError, Slide
+from .views.decks import PAGE_CONTROLS, Deck, DeckError, Slide
+from .views.text_view_ids import VIEW_IDS, VIEW_LABELS, VIEW_OF_LABEL
 
-# The Text page's views in the order shown; the first is the default. Links and decks name them by id.
-TEXT_VIEWS = list(VIEW_IDS.values())
+# The Text page's view labels in the order shown (the one table: app.views.text_view_ids; links and decks name
+# them by id, the widget holds the label).
+TEXT_VIEWS = VIEW_LABELS
 THEMES = {"Presentation (large)": "presentation", "Light": "plotly_white", "Dark": "plotly_dark"}
 CHECKPOINT_KEYS = {"text": "ckpt_text", "teaching": "ckpt_corridor", "objects": "ckpt_objects",
                    "compare": "cmp_ckpt", "about": "ckpt_about", "policies": "pol_ckpt"}

@@ -7,9 +7,9 @@ from streamlit.testing.v1 import AppTest
 from test_app_support import MAIN, app_checkpoints, chart_specs, errors, new_app, page_text, single_thread  # noqa: F401
 
 from app import presenter
-from app.views import decks
 from app.views.decks import DeckError, Slide, decode, decode_all, encode_all, load_deck
 from app.views.examples import EXAMPLES
+from app.views.text_view_ids import LEGACY_VIEWS, VIEW_IDS
 
 FIRST, THIRD = list(EXAMPLES)[0], list(EXAMPLES)[2]
 
@@ -30,8 +30,8 @@ def test_links_made_before_views_had_names_open_the_same_views():
     assert decode("text.0.2..50") == Slide("text", {"example": FIRST, "view": "step", "step": 50})
     assert decode("text.2.3.1.") == Slide("text", {"example": THIRD, "view": "lifetimes", "layer": 1})
     assert decode("about....") == Slide("about")
-    assert decks.LEGACY_VIEWS[:8] == ["heatmap", "bytes", "step", "lifetimes", "in-use", "classes", "bits", "edit"]
-    assert set(decks.VIEW_IDS.values()) == set(presenter.TEXT_VIEWS)
+    assert LEGACY_VIEWS[:8] == ["heatmap", "bytes", "step", "lifetimes", "in-use", "classes", "bits", "edit"]
+    assert list(VIEW_IDS.values()) == presenter.TEXT_VIEWS  # one table (tests/test_app_view_registry.py)
 
 
 def presenter_app():
@@ -215,7 +215,7 @@ def test_the_shipped_tour_opens_and_every_slide_renders(app_checkpoints):
     tour = load_deck((presenter.DECKS_DIR / "tour.json").read_bytes())
     assert tour.title == "Expire-Span in ten minutes" and len(tour.slides) >= 6
     for slide in tour.slides:  # the note says what the slide shows
-        shown = decks.VIEW_IDS[slide.controls["view"]] if slide.page == "text" else slide.page
+        shown = VIEW_IDS[slide.controls["view"]] if slide.page == "text" else slide.page
         assert shown.lower().split(":")[0] in slide.note.lower(), slide
     at = presenter_app()
     at.selectbox(key="deck_shipped").set_value("tour.json").run()
@@ -226,4 +226,4 @@ def test_the_shipped_tour_opens_and_every_slide_renders(app_checkpoints):
         assert not at.exception and not errors(at), i
         assert at.session_state["slide_at"] == i
         if slide.page == "text":
-            assert at.radio(key="view").value == decks.VIEW_IDS[slide.controls["view"]]
+            assert at.radio(key="view").value == VIEW_IDS[slide.controls["view"]]

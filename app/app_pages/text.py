@@ -1,18 +1,14 @@
 """Text page: trace any text through a byte-level model and see what each layer kept, word by word."""
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from app import familiarity, loading, play, presenter, store, ui
-from app.views import attention, diff, figures, kept
-from app.views.examples import EXAMPLES, example_text, partner_text
-from app.views.memory import dropped_by, held_at
-from app.views.scales import SCALE_HELP, SCALES, scale_values
-from app.views.strips import scale_legend, strips_html, text_strip
+from app import familiarity, loading, store, ui
+from app.text_page import VIEWS, Context
+from app.views import figures, kept
+from app.views.examples import EXAMPLES, example_text
+from app.views.text_view_ids import VIEW_OF_LABEL
 from app.views.words import split_words, word_stats
 
-VIEWS = presenter.TEXT_VIEWS
-TEXT_WINDOW = 2048  # bytes drawn as coloured text at once
 INPUT_KINDS = ["Example", "Type or paste", "Upload a file"]
 
 st.title("Text: what each layer remembers")
@@ -54,18 +50,13 @@ with ui.failures("Cannot trace this input", stop=True):
 view_key = store.trace_key(source, text)
 
 
-def shared(*settings, build):
-    """A view of this trace built once for every session (a class on one text builds its page once)."""
-    return store.shared_view((view_key, *settings), build)
-
-
 def words_and_stats():
     pieces = split_words(tr.tokens)
     return pieces, word_stats(tr, pieces)
 
 
 T = len(tr.tokens)
-words, stats = shared("words", build=words_and_stats)
+words, stats = store.shared_view((view_key, "words"), words_and_stats)  # built once for every session
 text_bits = float(np.nanmean(tr.bits)) if not np.isnan(tr.bits).all() else None
 test_bits = familiarity.test_bits_from_card(loading.read_model_card(source))
 known = familiarity.familiarity(text_bits, test_bits) if text_bits is not None and test_bits else None
@@ -105,257 +96,13 @@ if T > figures.MAX_WINDOW:
                       step=64, key="window")
     stop = min(T, start + figures.MAX_WINDOW)
 
-view = st.radio("View", VIEWS, key="view", horizontal=True, label_visibility="collapsed")
-fig = page = animation = None
+# --- the view: one registry, view id -> (label, render) (app/text_page.py) -------------------------
+view = st.radio("View", [v.label for v in VIEWS.values()], key="view", horizontal=True,
+                label_visibility="collapsed")
 meta = dict(checkpoint=name, input_sha1=loading.digest(text))
-
-
-def pick_layer() -> int:
-    ui.clamp_state("layer", 0, tr.n_layers - 1)
-    return st.selectbox("Layer", list(range(tr.n_layers)), key="layer")
-
-
-def pick_scale(where=st) -> str:
-    return where.radio("Colour scale", SCALES, key="scale", horizontal=True,
-                       help="\n\n".join(f"**{k}**: {v}" for k, v in SCALE_HELP.items()))
-
-
-@st.fragment
-def where_memory_mattered():
-    """The Figure 9 table: a second run of the model, on request (or at once when it is stored), so a paste costs
-    one trace. A fragment: the click reruns only this panel, not the page around it."""
-    if not (store.has_trace(source, text, cut=4) or st.session_state.get("measure_mattered")):
-        st.button("Find them (runs the model once more, its memory cut to a quarter)", key="measure_mattered")
-        return  # a click reruns this panel; the button's value is then True, and the answer takes its place
-    cut = None
-    with ui.failures("Cannot cut the memory of this model", level="warning"):
-        with store.still_note("Measuring: the model runs again with its memory cut to a quarter..."):
-            cut = store.run_trace(source, text, cut=4)  # its progress bar appears after a second
-    if cut is None:
-        return
-    st.markdown(kept.effect_sentence(tr, cut))
-    returning, first = kept.split_rises(tr, cut, words)
-    size = presenter.font_size() - 1
-    if returning:
-        ui.html_block("<p style=\"margin:0.3rem 0\"><b>Returning words</b> that lost most when it was cut</p>"
-                      + kept.rises_table_html(returning, kept.RISE_COLUMNS, font_size=size))
-    if first:
-        ui.html_block("<p style=\"margin:0.3rem 0\"><b>First mentions</b> that lost most</p>"
-                      + kept.rises_table_html(first, ["word", "extra bits", "at byte"], font_size=size))
-    if returning or first:
-        st.caption(f"The same model, its memory cut from {tr.max_span:,} to {cut.span_limit:,} steps. A returning "
-                   "word that loses was read back from memory; a first mention that loses leaned on older context.")
-    else:
-        st.caption(f"No word lost anything when the memory was cut to {cut.span_limit:,} steps: this text "
-                   "never needed anything older.")
-
-
-if view == "What each layer kept":
-    top_left, top_right = st.columns([3, 2], gap="medium")
-    size = presenter.font_size()
-    with top_left:
-        ui.html_block('<p style="margin:0 0 0.5rem"><b>Longest-kept words, by layer</b> (span: how many steps the '
-                      "model keeps the word)</p>" + shared("longest", size - 1, build=lambda: kept.longest_table_html(
-                          words, stats, font_size=size - 1)))  # one element: each is a message to every visitor
-    with top_right:
-        st.markdown("**Where memory mattered**: the words that lose most when the memory is cut to a quarter")
-        where_memory_mattered()
-    c1, c2 = st.columns([2, 3])
-    scale = pick_scale(c1)
-    hi = min(stop, start + TEXT_WINDOW)
-
-    def legend_and_strips() -> tuple[str, str]:
-        legend, rows = kept.span_strips(words, stats, scale, start, hi)
-        return legend, strips_html(rows, size)
-
-    legend, layer_strips = shared("strips", scale, start, hi, size, build=legend_and_strips)
-    c2.html(legend + kept.STRIP_NOTE)
-    ui.html_block(layer_strips)
-    page = ("What each layer kept", shared("longest", 15, build=lambda: kept.longest_table_html(words, stats))
-            + legend + layer_strips)
-    if hi < T:
-        st.caption(f"Bytes {start:,}-{hi - 1:,} of {T:,} shown; move the window above to see the rest.")
-
-elif view == "Span heatmap":
-    c1, c2 = st.columns(2)
-    value = c1.radio("Colour by", ["predicted", "kept"], key="heat_value", horizontal=True,
-                     format_func={"predicted": "predicted span", "kept": "steps actually kept"}.get)
-    scale = pick_scale(c2)
-    fig = figures.span_heatmap(tr, start, stop, value=value, scale=scale, words=words, max_ticks=presenter.max_ticks())
-    ui.chart(fig, key="span_heatmap")
-    st.caption("Every byte, every layer. Hover a cell for the byte, its predicted span (how many steps the model "
-               "asked to keep it) and when it actually left the cache: memories are thrown out only in whole "
-               f"blocks of {tr.block_size} bytes, so most stay a little longer than asked.")
-
-elif view == "Text by span":
-    mode = st.radio("Strips", ["every layer", "one layer", "mean over layers", "max over layers"],
-                    key="strip_mode", horizontal=True)
-    layer = pick_layer() if mode == "one layer" else 0
-    scale = pick_scale()
-    hi = min(stop, start + TEXT_WINDOW)
-    if mode == "every layer":
-        values, labels = tr.spans, [f"layer {l}" for l in range(tr.n_layers)]
-    elif mode == "one layer":
-        values, labels = tr.spans[layer:layer + 1], [f"layer {layer}"]
-    else:
-        values = (tr.spans.mean(0) if mode.startswith("mean") else tr.spans.max(0))[None, :]
-        labels = [mode]
-    scaled = scale_values(values, scale)
-    if scale == "per layer":
-        labels = [f"{lab} (colours from {scaled.lo[k]:,.1f} to {scaled.hi[k]:,.1f} steps)"
-                  for k, lab in enumerate(labels)]
-        legend = ""
-    else:
-        legend = scale_legend(0, float(scaled.hi[0]), scale, "span in steps:")
-    rows = [(lab, text_strip(tr.tokens, scaled.fraction[k], 1.0, start, hi, "byte {i}: span {v:,.1f} steps",
-                             title_values=values[k], palette=True)) for k, lab in enumerate(labels)]
-    page = ("Text by span", legend + strips_html(rows, presenter.font_size()))
-    ui.html_block(page[1])
-    st.caption("Byte by byte: each character coloured by its own span. Hover a character for its position.")
-
-elif view == "Remembered at step t":
-    def kept_legend() -> str:
-        return scale_legend(0, 1, "shared", "how much of each memory step t still sees (0 = none, 1 = all):")
-
-    interval = play.controls("step", "step t") if T >= 2 else None
-
-    @st.fragment(run_every=interval)
-    @ui.failures("This step cannot be shown")
-    def remembered():
-        if T < 2:
-            st.info("Give at least two bytes: a step needs something before it.")
-            return
-        ui.clamp_state("step", 1, T)
-        if interval:
-            play.advance("step", max(1, tr.block_size // 4), 1, T)
-        t = ui.slider("Step t: the model has just read byte t and looks back", 1, T, min(T, start + 200), key="step")
-        lo = max(0, t - TEXT_WINDOW)
-        held, gone = held_at(tr, t), dropped_by(tr, t)
-        rows = []
-        for l in range(tr.n_layers):
-            full = int((held[l] >= 1).sum())
-            ramp = int(((held[l] > 0) & (held[l] < 1)).sum())
-            label = f"layer {l}: {full} held, {ramp} fading, {int(gone[l].sum())} dropped"
-            rows.append((label, text_strip(tr.tokens, held[l], 1.0, lo, t, "{i}: seen at {v:.0%}", struck=gone[l],
-                                           palette=True)))
-        body = kept_legend() + strips_html(rows, presenter.font_size())
-        ui.html_block(body)
-        ui.download_view(f"Remembered at step {t:,}", body, meta, "remembered-at-step-t", "This step as HTML")
-        st.caption("Bright: still fully held. Darker: fading out (its span has passed; it fades over "
-                   f"{tr.ramp} steps). Struck through: already thrown out of the cache. Moving the slider redraws "
-                   "this part only; the model does not run again.")
-    remembered()
-    animation = lambda: figures.step_animation(tr, start, stop)  # noqa: E731 (built on click)
-
-elif view == "Attention at step t":
-    readers = []
-    with ui.failures("Cannot record attention for this input"):
-        readers = store.attention_traces(source, text)
-    n_read = len(readers[0].tokens) if readers else 0
-    if readers and n_read < 2:
-        st.info("Give at least two bytes: a step needs something before it.")
-    elif readers:
-        @st.fragment
-        @ui.failures("This step cannot be shown")
-        def attention_at_step():
-            t = ui.slider("Step t: the byte that reads", 1, n_read - 1, min(n_read - 1, 200), key="att_step")
-            st.markdown(f"Byte {t:,} (outlined in red at the end of each row below) reads its memories. "
-                        "Kept and used, layer by layer:")
-            share = attention.read_by(readers, t)
-            held = held_at(tr, t)
-            st.markdown("\n".join(f"- layer {l}: {attention.kept_vs_used(held[l], share[l])}"
-                                   for l in range(tr.n_layers)))
-            rows = attention.attention_rows(words, readers, t, tr, lo=max(0, t - TEXT_WINDOW))
-            body = (scale_legend(0, 1, "shared", "share of the layer's attention, from none to its favourite:")
-                    + strips_html(rows, presenter.font_size()))
-            ui.html_block(body)
-            ui.download_view(f"Attention at step {t:,}", body, meta, "attention-at-step-t", "This step as HTML")
-            st.caption("Each row is one layer: the brighter a word, the more of this byte's attention it took, and "
-                       "words struck through had already been dropped from memory, so nothing could read them. "
-                       "Shares are of all the attention heads together.")
-        attention_at_step()
-        if n_read < T:
-            st.caption(f"Attention is recorded for the first {n_read:,} bytes of the text.")
-
-elif view == "Memory lifetimes":
-    layer = pick_layer()
-    first = ui.slider("From byte", start, max(start, stop - 1), start, key="life_start")
-    fig = figures.lifetimes(tr, layer, first, stop, words=words)
-    ui.chart(fig, key="lifetimes")
-    st.caption("One bar per word (40 at a time), from where it was read: dark while the model keeps it fully (its "
-               f"span), light while it fades out ({tr.ramp} steps), and a red x where it actually left the cache. "
-               f"The cache is emptied only every {tr.block_size} bytes, so the x often comes later than the fade.")
-
-elif view == "Memory in use":
-    fig = figures.memory_in_use(tr)
-    ui.chart(fig, key="memory_in_use")
-    st.caption(f"A fixed-memory model (Transformer-XL) with the same limit keeps {tr.max_span:,} memories in every "
-               "layer; keeping everything grows with the text. Expire-Span keeps what its spans ask for.")
-
-elif view == "Span by byte class":
-    fig = figures.span_by_class(tr)
-    ui.chart(fig, key="span_by_class")
-    st.caption("How long each kind of byte is kept, per layer: boxes span the middle half, the line is the median.")
-
-elif view == "Loss in bits":
-    st.caption(f"Loss on each byte: how surprised the model was by it (lower is better). Cut memory: the same model "
-               f"run with its longest span cut to a quarter ({tr.max_span // 4:,} steps). Bytes whose loss rises "
-               "leaned on something said long before (the paper's Figure 9).")
-    cut = None
-    with ui.failures("Cannot cut the memory of this model", level="warning"):
-        cut = store.run_trace(source, text, cut=4)
-    fig = figures.bits_figure(tr, cut, start, stop, words=words, max_ticks=presenter.max_ticks())
-    ui.chart(fig, key="bits")
-    if text_bits is not None:
-        m1, m2 = st.columns(2)
-        m1.metric(f"Bits per byte, memory {tr.max_span:,}", f"{text_bits:.3f}")
-        if cut is not None:
-            m2.metric(f"Bits per byte, memory {cut.span_limit:,}", f"{np.nanmean(cut.bits):.3f}",
-                      delta=f"{np.nanmean(cut.bits) - text_bits:+.3f}", delta_color="inverse")
-    if cut is not None:
-        rows = kept.word_rises(tr, cut, words)
-        if rows:
-            st.markdown("**Where the extra loss sits**: the words that lost most when the memory was cut.")
-            ui.html_block(kept.rises_table_html(rows, font_size=presenter.font_size()))
-        else:
-            st.caption("No word lost anything when the memory was cut: this text never needed anything older.")
-
-elif view == "Edit and compare":
-    partner = partner_text(example) if example else None
-    digest = loading.digest(text)
-    if st.session_state.get("text_b_for") != digest:
-        edit = (partner, None) if partner else diff.default_edit(text, words, stats)
-        st.session_state["text_b"], st.session_state["text_b_edit"] = edit if edit else (text, None)
-        st.session_state["text_b_for"] = digest
-    replaced = st.session_state.get("text_b_edit")
-    if partner:
-        st.caption("Version B is this example's partner (the paper's Figure 8): a rare name against a common word.")
-    elif replaced:
-        st.caption(f"To start, version B replaces \"{replaced}\", the name the model kept longest, with the common "
-                   f"word \"{diff.COMMON_WORD}\" (as in the paper's Figure 8). Edit it as you like.")
-    text_b = st.text_area("Version B (edit a word; Ctrl+Enter to apply)", key="text_b", height=120)
-    a, b = text.encode("utf-8"), text_b.encode("utf-8")
-    if not b:
-        st.warning("Version B is empty: type the edited text.")
-    elif a == b:
-        st.info("Version B is the same as the text above: change a word in it to see which spans change.")
-    elif max(len(a), len(b)) > diff.MAX_COMPARE_BYTES:
-        st.warning(f"Compare works on texts up to {diff.MAX_COMPARE_BYTES:,} bytes; cut the text first.")
-    else:
-        tr_b = None
-        with ui.failures("Cannot trace version B"):
-            tr_b = store.run_trace(source, text_b)
-        if tr_b is not None:
-            b_to_a = diff.align_traces(tr, tr_b)
-            words_b = split_words(tr_b.tokens)
-            rows = diff.word_changes(tr, tr_b, b_to_a, words, words_b)
-            if rows:
-                fig = figures.diff_heatmap(tr, tr_b, b_to_a, words_b=words_b, max_ticks=presenter.max_ticks())
-                ui.chart(fig, key="diff")
-                st.markdown("**Words whose span changed most** (words present in both versions):")
-                st.dataframe(pd.DataFrame(rows), hide_index=True)
-            else:
-                st.info("No word present in both versions changed its span by more than 0.01 steps.")
+ctx = Context(tr=tr, text=text, source=source, example=example, words=words, stats=stats, start=start, stop=stop,
+              meta=meta, text_bits=text_bits, key=view_key)
+fig, page, animation = VIEWS[VIEW_OF_LABEL[view]].render(ctx)
 
 if T > figures.MAX_WINDOW:
     with overview.container():

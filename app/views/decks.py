@@ -20,6 +20,7 @@ from model.files import read_small
 
 from .examples import EXAMPLES
 from .scales import SCALES
+from .text_view_ids import LEGACY_VIEWS, STRIP_MODES, VIEW_IDS  # the Text page's views (decks name them by id)
 
 FORMAT, VERSION = "expire-span-deck", 1
 PAGES = ("text", "teaching", "compare", "objects", "about", "policies")
@@ -30,15 +31,6 @@ MAX_NOTE_CHARS = 2_000
 MAX_TITLE_CHARS = 200
 QUOTE_CHARS = 80  # a value from a file or link is quoted in a message up to this many characters
 
-# Text page views by stable id (decks and links name views by these; the labels may change).
-VIEW_IDS = {"kept": "What each layer kept", "heatmap": "Span heatmap", "bytes": "Text by span",
-            "step": "Remembered at step t", "attention": "Attention at step t", "lifetimes": "Memory lifetimes",
-            "in-use": "Memory in use", "classes": "Span by byte class", "bits": "Loss in bits",
-            "edit": "Edit and compare"}
-VIEW_OF_LABEL = {label: vid for vid, label in VIEW_IDS.items()}
-# Links made before views had ids number them in this order.
-LEGACY_VIEWS = ["heatmap", "bytes", "step", "lifetimes", "in-use", "classes", "bits", "edit", "kept", "attention"]
-STRIP_MODES = ["every layer", "one layer", "mean over layers", "max over layers"]
 
 
 class DeckError(InputError):
