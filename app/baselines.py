@@ -6,7 +6,7 @@ from pathlib import Path
 from model import ExpireSpanError
 from model.files import read_small
 
-MAX_METADATA_BYTES = 64 << 10
+from .settings import MAX_METADATA_BYTES
 
 
 def baseline_of(folder: Path, available: dict[str, Path]) -> str | None:

@@ -2,11 +2,14 @@
 (the figure its card's Results section holds).
 
 Spans mean less on text a model never learned to predict: a model that cannot predict a language, code or noise
-has not learned what in it is worth keeping. Ratios to the test figure: up to 1.5 is familiar, above 2 is far
-outside (the shipped text model's figures per source and on the written texts are in checkpoints/README.md).
+has not learned what in it is worth keeping. Ratios to the test figure: up to settings.FAMILIAR_RATIO is familiar,
+above settings.FOREIGN_RATIO far outside (the shipped text model's figures per source and on the written texts
+are in checkpoints/results.json and checkpoints/README.md).
 """
 import re
 from typing import NamedTuple
+
+from .settings import FAMILIAR_RATIO, FOREIGN_RATIO
 
 FAMILIAR, HARDER, FOREIGN = "familiar", "harder", "foreign"
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # matched against one short stripped piece only
@@ -19,7 +22,7 @@ class Familiarity(NamedTuple):
 
 
 def test_bits_from_card(card: str | None) -> float | None:
-    """The held-out bits per byte in a model card's "Results" section ("- bits: 1.7606"), or None."""
+    """The held-out bits per byte in a model card's "Results" section (a line "- bits: <number>"), or None."""
     if not card:
         return None
     in_results = False  # one pass over the lines, each looked at once: linear in the card's length
@@ -39,9 +42,9 @@ def familiarity(text_bits: float, test_bits: float) -> Familiarity:
     """How far this text is from what the model learned, judged by its loss against the test figure."""
     ratio = text_bits / test_bits
     said = f"{text_bits:.2f} bits per byte on this text against {test_bits:.2f} on the model's own test text"
-    if ratio <= 1.5:
+    if ratio <= FAMILIAR_RATIO:
         return Familiarity(FAMILIAR, ratio, f"The model reads this text about as well as what it learned ({said}).")
-    if ratio <= 2.0:
+    if ratio <= FOREIGN_RATIO:
         return Familiarity(HARDER, ratio, f"This text is harder for the model than what it learned ({said}): "
                                           "its spans are still meaningful, but less sure.")
     return Familiarity(FOREIGN, ratio, f"This text is far outside what the model learned ({said}): perhaps another "

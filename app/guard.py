@@ -7,10 +7,10 @@ import re
 import streamlit as st
 from model import ExpireSpanError
 
+from .settings import MAX_MESSAGE_CHARS
 from .views.collision import md_escape
 
 LOG = logging.getLogger("expire_span.app")
-MAX_MESSAGE_CHARS = 400
 UNEXPECTED = "something went wrong on the server; it has been logged. Try another input, or reload the page."
 _PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)+[\w.@+-]*")
 

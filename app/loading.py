@@ -1,6 +1,8 @@
 """Finding and loading checkpoints, and reading user input, without Streamlit (plain, testable functions)."""
 import dataclasses
+import functools
 import hashlib
+import logging
 import os
 import re
 from pathlib import Path
@@ -10,18 +12,20 @@ import torch
 
 from model import CheckpointError, ExpireSpanConfig, ExpireSpanError, ExpireSpanLM, InputError
 from model.files import read_small
+from model.jsonfile import read_small_json
 from model.trace import Trace
 from model.tasks import collision, corridor
 from model.vocab import VOCAB_FILE
 
+from .familiarity import test_bits_from_card
+from .settings import (CHECKPOINTS_ENV, MAX_CARD_BYTES, MAX_INPUT_BYTES, MAX_RESULTS_BYTES,
+                       MAX_RUN_CONFIG_BYTES, SHIPPED)
+from .views.corridor import CORRIDOR_CONFIG  # the Teaching page's episodes (settings.CORRIDOR_TASK)
+
+LOG = logging.getLogger("expire_span.app")
 ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINTS_ENV = "EXPIRE_SPAN_CHECKPOINTS"
-MAX_INPUT_BYTES = 50_000          # longest text traced without asking to cut it
-MAX_CARD_BYTES = 1 << 20          # a model card read for the page; a larger one (or no regular file) is left out
-SHIPPED = ("text", "corridor", "object-collision")
-CORRIDOR_CONFIG = corridor.CorridorConfig(n_cues=4, n_distractors=16, min_length=4, max_length=1400,
-                                          log_uniform=True)  # as in configs/corridor.toml
 COLLISION_CONFIGS = (collision.SCALED, collision.DEFAULT)
+TASKS = ("text", "corridor", "collision")  # what task_of answers, besides "unknown"
 HUB_PREFIX = "hub:"  # a source typed into the app's Hub field: a Hub repo id, never a path on the server
 
 
@@ -51,9 +55,55 @@ def _holds_checkpoint(folder: str) -> bool:
     return "config.json" in files and "model.safetensors" in files
 
 
-def task_of(name: str, config: ExpireSpanConfig, folder: Path | None = None) -> str:
-    """'text', 'corridor' or 'collision': a checkpoint converted from the authors' code (its folder holds
-    vocab.json, a byte vocabulary) is a text model; else by the checkpoint's name, else by its vocabulary size."""
+RUN_CONFIG = "run_config.json"  # the training config a checkpoint ships with (model/train.py, model/card.py)
+
+
+def task_of(name: str, config: ExpireSpanConfig, folder: Path | str | None = None) -> str:
+    """'text', 'corridor', 'collision' or 'unknown'. A checkpoint folder's own run_config.json says (its
+    data.task, read once per version of the file: run_config_task). Without one (a Hub or converted checkpoint),
+    or with one that cannot be read, today's guess: a folder converted from the authors' code (it holds vocab.json,
+    a byte vocabulary) is a text model; else by the checkpoint's name, else by its vocabulary size."""
+    if folder is not None:
+        task = run_config_task(folder)
+        if task is not None:
+            return task
+    return guess_task(name, config, folder)
+
+
+def run_config_task(folder: Path | str) -> str | None:
+    """The task a checkpoint folder's run_config.json names (data.task: 'text', 'corridor' or 'collision'), or
+    None when the folder has no run_config.json. A run_config.json that cannot be used (not a regular file, over
+    settings.MAX_RUN_CONFIG_BYTES, not JSON, no data.task, or a task the app does not know) is logged once on the
+    server and also gives None: the page then falls back to guess_task, as for a checkpoint without one. The
+    weights and config.json are what the model needs; the run config only names the page that shows it, so a
+    damaged one never hides a checkpoint. Cached per version of the file (its change time and size)."""
+    path = Path(folder) / RUN_CONFIG
+    try:
+        stat = os.stat(path)
+    except OSError:  # none (or unreadable, as read_small would say)
+        return None
+    return _run_config_task(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _run_config_task(path: str, _mtime_ns: int, _size: int) -> str | None:
+    try:
+        raw = read_small_json(Path(path), RUN_CONFIG, MAX_RUN_CONFIG_BYTES, "run config", CheckpointError)
+    except CheckpointError as e:
+        LOG.warning("%s: %s; the checkpoint's task is guessed", path, e)
+        return None
+    data = raw.get("data") if isinstance(raw, dict) else None
+    task = data.get("task") if isinstance(data, dict) else None
+    if task not in TASKS:
+        LOG.warning("%s names no task the app knows (data.task: %.40r); the checkpoint's task is guessed", path, task)
+        return None
+    return task
+
+
+def guess_task(name: str, config: ExpireSpanConfig, folder: Path | str | None = None) -> str:
+    """The task of a checkpoint without a usable run_config.json: a folder converted from the authors' code
+    (holding vocab.json, a byte vocabulary) is a text model; else by the checkpoint's name, else by its
+    vocabulary size; 'unknown' when none of these tells."""
     if folder is not None and (Path(folder) / VOCAB_FILE).is_file():
         return "text"
     lowered = name.lower()
@@ -68,6 +118,53 @@ def task_of(name: str, config: ExpireSpanConfig, folder: Path | None = None) -> 
     if any(config.vocab_size == collision.vocab_size(c) for c in COLLISION_CONFIGS):
         return "collision"
     return "unknown"
+
+
+RESULTS = "results.json"  # beside the checkpoint folders: what model.evaluate measured on them
+
+
+def results_of(source: str) -> dict | None:
+    """What was measured on a checkpoint folder: the entry of results.json (in the folder that holds it, as
+    model.evaluate writes it) whose Expire-Span model is this folder, by name, or None (a Hub checkpoint, no
+    results.json, one that cannot be read, or no entry for this checkpoint). The pages quote measured figures
+    from here only, so a figure shown is one the repository's files hold. Read once per version of the file;
+    callers only read the dict."""
+    if hub_repo(source) is not None:
+        return None
+    folder = Path(source)
+    path = folder.parent / RESULTS
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    results = _read_results(str(path), stat.st_mtime_ns, stat.st_size)
+    for entry in results.values():
+        model = entry.get("expire_span") if isinstance(entry, dict) else None
+        checkpoint = model.get("checkpoint") if isinstance(model, dict) else None
+        if isinstance(checkpoint, str) and Path(checkpoint).name == folder.name:
+            return entry
+    return None
+
+
+def test_bits(source: str) -> float | None:
+    """A checkpoint's held-out bits per byte (the figure the familiarity note compares a text with): from its
+    entry of results.json (results_of), else from its model card's Results section (Hub and converted
+    checkpoints, which have no entry); None when neither holds one."""
+    measured = (results_of(source) or {}).get("expire_span")
+    bits = measured.get("bits") if isinstance(measured, dict) else None
+    if isinstance(bits, (int, float)) and not isinstance(bits, bool) and bits > 0:
+        return float(bits)
+    return test_bits_from_card(read_model_card(source))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_results(path: str, _mtime_ns: int, _size: int) -> dict:
+    try:
+        results = read_small_json(Path(path), RESULTS, MAX_RESULTS_BYTES, "results file", CheckpointError)
+    except CheckpointError as e:
+        LOG.warning("%s: %s; no measured figures are shown", path, e)
+        return {}
+    return results if isinstance(results, dict) else {}
 
 
 UNKNOWN_BYTE = 0xFF  # how a byte read as <unk> is shown: never in UTF-8 text, so it shows as an unknown character

@@ -18,14 +18,12 @@ import streamlit as st
 from model import Tracer
 from model.trace import BLOCKS_PER_PASS, MAX_ATTENTION_TOKENS, Trace, encode_for
 
-from . import loading
+from . import loading, settings
 from .fair_lock import FairLock
+from .settings import MAX_TRACES, MAX_VIEWS, PROGRESS_AFTER_S, PROGRESS_EVERY_S
 
-MAX_TRACES = 24
-MAX_VIEWS = 96  # built views (words, HTML strips: up to about 200 kB each) kept for every session
-PROGRESS_AFTER_S = 1.0  # a trace shows its progress bar from this many seconds on (a shorter one never does)
-PROGRESS_EVERY_S = 1.0  # seconds between progress-bar updates after that
-ATTENTION_BYTES = min(2048, MAX_ATTENTION_TOKENS)  # bytes whose attention the app records (a T x T matrix per layer)
+# The store's own names for these limits (app/settings.py) are read at call time, so a test may set them here.
+ATTENTION_BYTES = min(settings.ATTENTION_BYTES, MAX_ATTENTION_TOKENS)  # bytes whose attention the app records
 COUNT_TRACES = os.environ.get("EXPIRE_SPAN_COUNT_TRACES")  # set by bench/load.py: a stderr line per model trace
 
 
@@ -145,8 +143,8 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
 @contextlib.contextmanager
 def still_note(message: str):
     """A caption saying what the page waits for, while the block runs. Still, not a spinner: a spinner turns for the
-    whole wait, and on a small server the browser that redraws it shares the model's cores ("Find them" took 1.24x
-    its trace alone with one, 1.11x with this; bench/README.md, "A still note, not a spinner")."""
+    whole wait, and on a small server the browser that redraws it shares the model's cores (the measured cost of
+    each: bench/README.md, "A still note, not a spinner")."""
     note = st.empty()
     note.caption(message)
     try:
@@ -157,9 +155,9 @@ def still_note(message: str):
 
 class ProgressPacer:
     """When a trace redraws its progress bar: first after PROGRESS_AFTER_S, then every PROGRESS_EVERY_S. Each
-    redraw is a message and a re-render in the browser, which on a small server shares the model's cores: against
-    redrawing twice a second from the start, a 40,000-byte paste was drawn in 4.95 s instead of 5.58 s (bench/
-    README.md). A wait under a second needs no bar: the page's stale elements already dim."""
+    redraw is a message and a re-render in the browser, which on a small server shares the model's cores: a long
+    paste is drawn sooner than when redrawing twice a second from the start (measured in bench/README.md, "Where
+    the server's time went"). A wait under a second needs no bar: the page's stale elements already dim."""
 
     def __init__(self, after: float = PROGRESS_AFTER_S, every: float = PROGRESS_EVERY_S, clock=time.perf_counter):
         self.clock, self.every = clock, every

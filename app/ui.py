@@ -23,11 +23,13 @@ TRAIN_HINT = {
 
 
 def checkpoint_names(task: str | None, found: dict | None = None) -> list[str]:
-    """Names of the checkpoint folders for a task (None: all) whose config can be read; a folder converted from
-    the authors' code (with vocab.json) is a text model. Each config is read again only when its file changes.
-    found: loading.list_checkpoints() when the caller has it already."""
+    """Names of the checkpoint folders for a task (None: all) whose config can be read; the task as
+    loading.task_of says (the folder's run_config.json, else a guess). Each folder is looked at again only when its
+    config.json, run_config.json or vocab.json changes. found: loading.list_checkpoints() when the caller has it
+    already."""
     found = loading.list_checkpoints() if found is None else found
     folders = tuple((name, str(path), _stamp(os.path.join(path, "config.json")),
+                     _stamp(os.path.join(path, loading.RUN_CONFIG)),
                      os.path.isfile(os.path.join(path, loading.VOCAB_FILE))) for name, path in found.items())
     return list(_checkpoint_names(task, folders))
 
@@ -44,7 +46,7 @@ def _stamp(path: str) -> tuple[int, int]:
 @functools.lru_cache(maxsize=64)
 def _checkpoint_names(task: str | None, folders: tuple) -> tuple[str, ...]:
     names = []
-    for name, path, _, _ in folders:
+    for name, path, *_ in folders:
         try:
             cfg = read_config(Path(path) / "config.json", name)  # size-capped, never a traceback
         except ExpireSpanError:
@@ -124,8 +126,8 @@ def no_fade_animation() -> str:
     taking CPU the model needs: every transition in the page ends at once (the 1 s fade of a rerun's stale elements,
     which still dim after Streamlit's 0.5 s delay; an expander's 1 s border and title fade; the progress bar's
     slide), and the grey skeleton Streamlit draws for each empty placeholder (the progress bar's, the overview
-    chart's) stays still instead of shimmering. On 2 cores, ending every transition, the expander's too, drew a
-    10,000-byte paste in 2.01 s against 2.16 s (bench/README.md, "Where the server's time went")."""
+    chart's) stays still instead of shimmering. On 2 cores, ending every transition, the expander's too, draws a
+    paste sooner (measured in bench/README.md, "Where the server's time went")."""
     return "*{transition-duration:0s !important}[data-testid='stSkeleton']{animation:none !important}"
 
 

@@ -2,6 +2,8 @@
 the page, and bad input. Plain functions first (no browser), then the page through AppTest."""
 import json
 import re
+import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,6 +12,7 @@ from conftest import tiny_model
 from streamlit.testing.v1 import AppTest
 from test_app_support import MAIN, app_checkpoints, chart_specs, errors, page_text, single_thread  # noqa: F401
 
+from app import settings
 from app.views import collision as cv
 from app.views import task_figures
 from model import ExpireSpanLM, trace
@@ -218,14 +221,6 @@ def objects_app(frames: int | None = 48, seed: int = 0) -> AppTest:
     return at
 
 
-def _page_constants() -> dict:
-    """DEFAULT_FRAMES and MEASURED read from the page's source (importing it would run Streamlit calls)."""
-    src = (cv.__file__.rsplit("/", 1)[0] + "/app_pages/objects.py")
-    text = open(src, encoding="utf-8").read()
-    default = int(re.search(r"^DEFAULT_FRAMES = ([\d_]+)", text, re.M).group(1))
-    return {"default": default}
-
-
 def test_page_accuracy_chart_matches_the_trace(app_checkpoints):
     at = objects_app(48, seed=5)
     assert not errors(at)
@@ -269,15 +264,33 @@ def test_page_legend_quadrants_and_plain_words(app_checkpoints):
     assert f"p0 in colour {a} ({cv.COLOUR_NAMES[a]}) and p1 in colour {b}" in page_text(at)
 
 
+SHIPPED_RESULTS = Path(__file__).resolve().parents[1] / "checkpoints" / "results.json"
+
+
+def measured_captions(at) -> list[str]:
+    return [c.value for c in at.caption if c.value.startswith("Measured on this checkpoint over")]
+
+
 def test_page_default_is_the_measured_length(app_checkpoints):
+    """The default length is settings.OBJECTS_DEFAULT_FRAMES; the page quotes measured figures only from a
+    results.json beside the checkpoint that names it (the tiny checkpoints have none, then a copy of the shipped
+    one, whose object-collision entry names a folder of that name)."""
+    default = settings.OBJECTS_DEFAULT_FRAMES
     at = objects_app(frames=None)
-    default = _page_constants()["default"]
     assert at.slider(key="objects_frames").value == default
     assert at.number_input(key="objects_seed").value == 0
-    measured = [c.value for c in at.caption if "Measured on the shipped checkpoint over" in c.value]
-    assert len(measured) == 1 and "2026-12-01" in measured[0]
-    assert f"{default:,} frames (the default here)" in measured[0]  # the caption speaks of the default shown
     assert {m.label: m.value for m in at.metric}["Frames / tokens"] == f"{default:,} / {default * 8:,}"
+    assert not measured_captions(at)  # no results.json: no figure quoted
+    results = app_checkpoints / "results.json"
+    shutil.copyfile(SHIPPED_RESULTS, results)
+    try:
+        at = objects_app(frames=None)
+    finally:
+        results.unlink()
+    measured = measured_captions(at)
+    fresh = json.loads(SHIPPED_RESULTS.read_text())["object-collision"]["fresh_sequences"]
+    assert len(measured) == 1 and f"on {fresh['measured_on']}" in measured[0]  # the date is the file's
+    assert f"{default:,} frames (the default here)" in measured[0]  # the caption speaks of the default shown
 
 
 def test_page_jumps_between_collisions(app_checkpoints):

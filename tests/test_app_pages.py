@@ -8,7 +8,7 @@ from test_app_support import (app_checkpoints, chart_specs, errors, new_app, pag
                               single_thread)
 
 from app import loading
-from app.views import collision, corridor, kept, scales, strips
+from app.views import collision as collision_view, corridor, kept, scales, strips
 from app.views.examples import EXAMPLES, example_text
 from app.views.words import split_words, word_stats
 from app.views.memory import held_at
@@ -89,10 +89,10 @@ def test_question_rows_and_survival(app_checkpoints):
     seq = collision.generate(collision.SCALED, 60, seed=0)
     model = ExpireSpanLM.from_pretrained(app_checkpoints / "object-collision")
     tr = trace(model, seq.tokens, targets=seq.targets)
-    rows = collision.question_rows(tr, seq)
+    rows = collision_view.question_rows(tr, seq)
     assert len(rows) == int((seq.labels > 0).sum())
     r = rows[-1]
-    q = collision.question_position(seq, r["frame"])
+    q = collision_view.question_position(seq, r["frame"])
     assert r["model answer"] == tr.predictions[q] and r["true quadrant"] == seq.labels[r["frame"]]
     held = held_at(tr, q)
     pos = np.arange(r["collision frame"] * seq.frame_len, (r["collision frame"] + 1) * seq.frame_len)

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from test_app_support import app_checkpoints, errors, new_app, page_text, single_thread  # noqa: F401
 
 from app import loading
-from app.views import collision
+from app.views import collision as collision_view
 from model import CheckpointError, ConfigError, ExpireSpanConfig, ExpireSpanError, ExpireSpanLM, InputError, trace
 from model import hub
 from model import train as train_mod
@@ -387,21 +387,21 @@ def test_page_hostile_uploads(app_checkpoints, raw, message):
 ])
 def test_upload_parsing_refuses_with_one_line(change, message):
     with pytest.raises(ValueError) as err:
-        collision.parse_upload(_with(change), max_bytes=10 ** 8)
+        collision_view.parse_upload(_with(change), max_bytes=10 ** 8)
     assert message in str(err.value) and one_line(str(err.value))
 
 
 def test_uploads_are_capped_by_tokens_before_tracing():
     raw = json.dumps(sequence(200)).encode()
     with pytest.raises(ValueError, match="at most 800 tokens"):
-        collision.parse_upload(raw, max_tokens=800)
-    assert collision.parse_upload(raw, max_tokens=1600).n_frames == 200
+        collision_view.parse_upload(raw, max_tokens=800)
+    assert collision_view.parse_upload(raw, max_tokens=1600).n_frames == 200
 
 
 def test_upload_bytes_are_capped_before_parsing(monkeypatch):
     monkeypatch.setattr(json, "loads", lambda *a, **k: pytest.fail("parsed before the size check"))
     with pytest.raises(ValueError, match="limited to 100 bytes"):
-        collision.parse_upload(b"{}" * 100, max_bytes=100)
+        collision_view.parse_upload(b"{}" * 100, max_bytes=100)
 
 
 # --- 7, 8. training: non-finite settings, atomic saves, damaged state ------------------------------------
@@ -789,11 +789,13 @@ def test_a_link_carries_no_more_slides_than_a_deck(app_checkpoints):
 
 
 def test_deck_control_ranges_match_the_controls():
+    from app import settings
     from app.views import decks
     assert decks.BY_KEY["corridor_length"].hi == loading.CORRIDOR_CONFIG.max_length
+    assert decks.BY_KEY["objects_frames"].hi == settings.OBJECTS_MAX_FRAMES
+    assert decks.BY_KEY["objects_frames"].lo == settings.OBJECTS_MIN_FRAMES
     page = (ROOT / "app" / "app_pages" / "objects.py").read_text(encoding="utf-8")
-    assert f"MAX_FRAMES = {decks.BY_KEY['objects_frames'].hi:_}" in page
-    assert 'slider("Frames", 10,' in page and decks.BY_KEY["objects_frames"].lo == 10
+    assert "settings.OBJECTS_MIN_FRAMES, settings.OBJECTS_MAX_FRAMES" in page and 'slider("Frames", lo, hi,' in page
 
 
 # 3. destructive writes: nothing that is not a regular file is replaced; a run deletes only its own folders

@@ -1,7 +1,7 @@
 """Compare: two layers of one checkpoint, or two checkpoints, side by side on the same text."""
 import numpy as np
 import streamlit as st
-from app import baselines, loading, presenter, store, ui
+from app import baselines, loading, presenter, settings, store, ui
 from app.views import figures, kept
 from app.views.scales import SCALE_HELP, SCALES
 from app.views.strips import strips_html
@@ -16,7 +16,7 @@ with_baseline = baselines.pairs(text_names, available)
 modes = ["Two layers", "Two checkpoints"] + ([BASELINE_MODE] if with_baseline else [])
 ui.clamp_choice("cmp_mode", modes)
 mode = st.radio("Compare", modes, key="cmp_mode", horizontal=True)
-text = ui.example_or_pasted("cmp", loading.MAX_INPUT_BYTES)
+text = ui.example_or_pasted("cmp", settings.MAX_INPUT_BYTES)
 
 
 def traced(source: str):
@@ -36,7 +36,7 @@ if mode == "Two layers":
     ui.clamp_state("cmp_layer_b", 0, len(layers) - 1)
     chosen = [cols[0].selectbox("Left layer", layers, 0, key="cmp_layer_a"),
               cols[1].selectbox("Right layer", layers, len(layers) - 1, key="cmp_layer_b")]
-    stop = min(len(tr.tokens), figures.MAX_WINDOW)
+    stop = min(len(tr.tokens), settings.MAX_WINDOW)
     c1, c2 = st.columns([2, 3])  # the scale and its legend, as on the Text page
     scale = c1.radio("Colour scale", SCALES, key="cmp_scale", horizontal=True,
                      help="\n\n".join(f"**{k}**: {v}" for k, v in SCALE_HELP.items()))

@@ -1,23 +1,14 @@
-"""Object tracking: particles on a grid; remember where each colour pair last collided."""
+"""Object tracking: particles on a grid; remember where each colour pair last collided. Figures measured on the
+checkpoint (how often it is right on fresh sequences) come from its entry of checkpoints/results.json."""
+import numpy as np
 import pandas as pd
 import streamlit as st
 from model.tasks import collision
 
-from app import loading, play, store, ui
+from app import loading, play, settings, store, ui
 from app.views import task_figures
 from app.views.collision import (accuracy, accuracy_by_part, colour_legend_html, frame_story, md_escape,
-                                next_collision, parse_upload, quadrant_note, question_rows)
-
-# 3,000 frames: over seeds 0-9 the tightest spread of the lengths measured (bench/collision_accuracy.py).
-DEFAULT_FRAMES = 3000
-MAX_FRAMES = 10_000
-MEASURED = (
-    "Measured on the shipped checkpoint over 10 seeds (0 to 9) on 2026-12-01 (object-collision, retrained that day; "
-    "script: bench/collision_accuracy.py), counting every scored question of a fresh sequence: 300 frames were "
-    "answered 29% right on average, anywhere from 2% to 54%; 3,000 frames (the default here) 48%, from 31% to 63% "
-    "(standard deviation 11 points), by quarter 34%, 50%, 55% and 50%; 10,000 frames 51%, from 23% to 79%. "
-    "The held-out test sequence (25,000 frames) scores 74% (75% read from its first frame in one pass, as "
-    "here): 54% in its first quarter and 75% to 87% in the others.")
+                                measured_note, next_collision, parse_upload, quadrant_note, question_rows)
 
 st.title("Object tracking: where did they collide?")
 st.markdown("Particles drift on a small grid and now and then change colour. When two particles land in the "
@@ -34,10 +25,11 @@ if cfg is None:
 kind = st.radio("Sequence", ["Generate", "Upload JSON"], key="objects_source", horizontal=True)
 if kind == "Generate":
     c1, c2 = st.columns([3, 1])
-    ui.clamp_state("objects_frames", 10, MAX_FRAMES)  # a link or deck may carry any number
-    ui.clamp_state("objects_seed", 0, 10_000)
-    frames = c1.slider("Frames", 10, MAX_FRAMES, DEFAULT_FRAMES, step=10, key="objects_frames")
-    seed = c2.number_input("Seed", 0, 10_000, 0, key="objects_seed",
+    lo, hi = settings.OBJECTS_MIN_FRAMES, settings.OBJECTS_MAX_FRAMES
+    ui.clamp_state("objects_frames", lo, hi)  # a link or deck may carry any number
+    ui.clamp_state("objects_seed", 0, settings.MAX_SEED)
+    frames = c1.slider("Frames", lo, hi, settings.OBJECTS_DEFAULT_FRAMES, step=10, key="objects_frames")
+    seed = c2.number_input("Seed", 0, settings.MAX_SEED, 0, key="objects_seed",
                            help="A different seed gives a different sequence; the same seed, the same one.")
     seq = collision.generate(cfg, frames, int(seed))
 else:
@@ -75,15 +67,17 @@ st.dataframe(pd.DataFrame([{
     "collision frames that answer them": p["collisions"],
     "median tokens back": p["median tokens back"]} for p in parts]),
     hide_index=True)
+medians = ", ".join(f"{float(m):,.0f}" for m in np.nanmedian(tr.spans, axis=1))
 st.caption("Why the start is hard: early on few collisions have happened, so a handful of them answer all the "
-           "questions (in a 300-frame sequence about 4 to 6 collision frames answer the 50 or so questions of each "
-           "quarter). Each collision the model gets wrong costs dozens of answers at once, so the score of a short "
-           "stretch swings with a few guesses, and it settles as more collisions come. Many answers also lie "
-           "further back than most memories last (the shipped model's layers 0 to 2 keep a memory about 200 "
-           "tokens, layer 3 about 1,700; compare the chart of spans below). 'Collision frames that answer them': "
-           "how many different frames the quarter's answers come from; 'median tokens back': half of its answers "
-           "lie further back than this.")
-st.caption(MEASURED)
+           "questions (the table counts them: 'collision frames that answer them'). Each collision the model gets "
+           "wrong costs many answers at once, so the score of a short stretch swings with a few guesses, and it "
+           "settles as more collisions come. Many answers also lie further back than most memories last (in this "
+           f"sequence the median span of layers 0 to {tr.n_layers - 1} is {medians} tokens; compare the chart of "
+           "spans below). 'Collision frames that answer them': how many different frames the quarter's answers "
+           "come from; 'median tokens back': half of its answers lie further back than this.")
+measured = measured_note(loading.results_of(source), settings.OBJECTS_DEFAULT_FRAMES)
+if measured:
+    st.caption(measured)
 
 st.subheader("Frame by frame")
 ui.html_block(colour_legend_html(seq.config))

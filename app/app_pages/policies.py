@@ -3,12 +3,11 @@ import pandas as pd
 import streamlit as st
 from model.policies import NAMES, Policy, default_budget
 
-from app import presenter, store, ui
+from app import presenter, settings, store, ui
 from app.views import memory_policies
 from app.views.strips import scale_legend, strips_html
 from app.views.words import split_words
 
-MAX_BYTES = 8_000  # a rule-based policy traces one block per pass: keep four of them quick
 SCALES = {"half": 0.5, "equal": 1.0, "twice": 2.0}
 
 st.title("Memory policies: learned expiry against eviction rules")
@@ -16,7 +15,7 @@ st.markdown("Expire-Span *learns* what to forget. Long-context systems today mos
             "same model reads the same text with its memory governed by each rule in turn, every layer allowed as "
             "many memories as Expire-Span itself used on average on this text (equal memory).")
 source, name, model = ui.require_model("text", "pol_ckpt")
-text = ui.example_or_pasted("pol", MAX_BYTES, " (each rule traces the text block by block)")
+text = ui.example_or_pasted("pol", settings.POLICIES_MAX_BYTES, " (each rule traces the text block by block)")
 
 c1, c2 = st.columns([3, 1])
 chosen = c1.multiselect("Policies", list(NAMES), default=["expire-span", "window", "sinks", "heavy-hitters"],
@@ -51,10 +50,10 @@ T = len(plain.tokens)
 words = split_words(plain.tokens)
 c1, c2 = st.columns([3, 1])
 ui.clamp_state("pol_step", 1, T)
-t = c1.slider("Step t", 1, T, min(T, 400), key="pol_step")
+t = c1.slider("Step t", 1, T, min(T, settings.POLICIES_DEFAULT_STEP), key="pol_step")
 ui.clamp_state("pol_layer", 0, plain.n_layers - 1)
 layer = c2.selectbox("Layer", list(range(plain.n_layers)), index=plain.n_layers - 1, key="pol_layer")
-rows = memory_policies.kept_rows(words, traces, layer, t, lo=max(0, t - 1500))
+rows = memory_policies.kept_rows(words, traces, layer, t, lo=max(0, t - settings.POLICIES_STRIP_BYTES))
 ui.html_block(scale_legend(0, 1, "shared", "share of a word step t still sees:") +
               strips_html(rows, presenter.font_size()))
 st.caption("Bright words are still in memory at step t, struck-through words were evicted (or expired). Under "

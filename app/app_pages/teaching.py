@@ -3,26 +3,27 @@ import pandas as pd
 import streamlit as st
 from model.tasks import corridor
 
-from app import loading, store, ui
+from app import loading, settings, store, ui
 from app.views import task_figures
-from app.views.corridor import answer, by_elimination, cue_report, cue_spans_alone, make_episode
+from app.views.corridor import (CORRIDOR_CONFIG, answer, by_elimination, cue_report, cue_spans_alone,
+                                make_episode)
 
 st.title("Teaching: the corridor")
 st.markdown("An episode is **START, a cue, a corridor of distractors, QUERY**. At the query the model must "
             "name the cue. To answer it must keep the cue in memory all the way down the corridor, and it can "
             "let every distractor expire: *the cue lives, the rest fades*.")
 source, name, model = ui.require_model("corridor", "ckpt_corridor")
-if model.config.vocab_size != corridor.vocab_size(loading.CORRIDOR_CONFIG):
+if model.config.vocab_size != corridor.vocab_size(CORRIDOR_CONFIG):
     st.error(f"{ui.plain(name)} has a vocabulary of {model.config.vocab_size}; the corridor task uses "
-             f"{corridor.vocab_size(loading.CORRIDOR_CONFIG)} tokens.")
+             f"{corridor.vocab_size(CORRIDOR_CONFIG)} tokens.")
     st.stop()
 
 c1, c2 = st.columns([3, 1])
-ui.clamp_state("corridor_length", 1, loading.CORRIDOR_CONFIG.max_length)  # a link or deck may carry any number
-ui.clamp_state("corridor_seed", 0, 10_000)
-length = c1.slider("Corridor length (distractors)", 1, loading.CORRIDOR_CONFIG.max_length, 200,
+ui.clamp_state("corridor_length", 1, CORRIDOR_CONFIG.max_length)  # a link or deck may carry any number
+ui.clamp_state("corridor_seed", 0, settings.MAX_SEED)
+length = c1.slider("Corridor length (distractors)", 1, CORRIDOR_CONFIG.max_length, settings.CORRIDOR_DEFAULT_LENGTH,
                    key="corridor_length")
-seed = c2.number_input("Seed", 0, 10_000, 0, key="corridor_seed")
+seed = c2.number_input("Seed", 0, settings.MAX_SEED, 0, key="corridor_seed")
 ep = make_episode(length, int(seed))
 with ui.failures("Cannot trace this episode", stop=True):
     tr = store.run_trace(source, ep.tokens, ep.targets)

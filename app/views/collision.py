@@ -11,6 +11,8 @@ import numpy as np
 from model.errors import InputError
 from model.tasks import collision
 
+from ..settings import MAX_UPLOAD_BYTES, MAX_UPLOAD_TOKENS
+
 QUADRANTS = {1: "top left", 2: "top right", 3: "bottom left", 4: "bottom right"}
 CHANCE = 0.25  # four quadrants; the model is scored only where the pair has collided before
 # Colour k of the task is drawn as PALETTE[k] and named COLOUR_NAMES[k]: the first eight are the Okabe-Ito
@@ -19,10 +21,8 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
            "#911EB4", "#9A6324", "#808080", "#800000", "#808000", "#000075", "#AAFFC3", "#FABED4"]
 COLOUR_NAMES = ["blue", "orange", "green", "pink", "sky blue", "red", "yellow", "black",
                 "purple", "brown", "grey", "maroon", "olive", "navy", "mint", "light pink"]
-# Uploads are capped before parsing (bytes) and before tracing (tokens), as the Text page caps at 50,000 bytes:
-# 80,000 tokens is the longest sequence the page generates (10,000 frames of 8 tokens), about 2 MB of JSON.
-MAX_UPLOAD_BYTES = 2_000_000
-MAX_UPLOAD_TOKENS = 80_000
+# Uploads are capped before parsing (bytes) and before tracing (tokens), as the Text page caps its input
+# (app/settings.py): MAX_UPLOAD_TOKENS is the longest sequence the page generates (OBJECTS_MAX_FRAMES of 8 tokens).
 _INT_FIELDS = ("grid", "particles", "colours")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 
@@ -230,3 +230,44 @@ def question_rows(trace, seq, limit: int = 5000) -> list[dict]:
                      "tokens back": (f - af) * seq.frame_len,
                      "memory survived in layers": ", ".join(str(l) for l, a in enumerate(alive) if a) or "none"})
     return rows
+
+
+def _pct(x) -> str:
+    return f"{float(x):.0%}"
+
+
+def measured_note(entry: dict | None, default_frames: int) -> str | None:
+    """The page's note on how often this checkpoint is right on fresh sequences, in words, from its entry of
+    checkpoints/results.json (loading.results_of): the "fresh_sequences" figures (bench/collision_accuracy.py)
+    and the held-out test error. None when the entry holds no such figures or they are not in the expected shape
+    (a results file edited by hand): the page then quotes nothing."""
+    try:
+        fresh = entry["fresh_sequences"]
+        seeds = int(fresh["seeds"])
+        parts = []
+        for row in fresh["lengths"]:
+            frames = int(row["frames"])
+            said = f"{frames:,} frames{' (the default here)' if frames == default_frames else ''} "
+            said += (f"were answered {_pct(row['mean'])} right on average, anywhere from {_pct(row['min'])} to "
+                     f"{_pct(row['max'])}" if not parts else
+                     f"{_pct(row['mean'])}, from {_pct(row['min'])} to {_pct(row['max'])}")
+            if row.get("sd") is not None:
+                said += f" (standard deviation {100 * float(row['sd']):.0f} points)"
+            if row.get("quarters"):
+                qs = [_pct(q) for q in row["quarters"]]
+                said += f", by quarter {', '.join(qs[:-1])} and {qs[-1]}" if len(qs) > 1 else ""
+            parts.append(said)
+        note = (f"Measured on this checkpoint over {seeds} seeds (0 to {seeds - 1}) on {fresh['measured_on']} "
+                f"(script: {fresh['script']}), counting every scored question of a fresh sequence: "
+                + "; ".join(parts) + ".")
+        test = fresh.get("test_stream")
+        error = entry.get("expire_span", {}).get("error")
+        if test and error is not None:
+            qs = [float(q) for q in test["quarters"]]
+            rest = f"{_pct(min(qs[1:]))} to {_pct(max(qs[1:]))}" if len(qs) > 1 else ""
+            note += (f" The held-out test sequence ({int(test['frames']):,} frames) scores {_pct(1 - float(error))} "
+                     f"({_pct(test['accuracy'])} read from its first frame in one pass, as here): "
+                     f"{_pct(qs[0])} in its first quarter" + (f" and {rest} in the others." if rest else "."))
+        return note
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None

@@ -5,8 +5,10 @@ import numpy as np
 
 from model.tasks import corridor
 
-from ..loading import CORRIDOR_CONFIG
+from ..settings import CORRIDOR_TASK
 from .memory import held_at
+
+CORRIDOR_CONFIG = corridor.CorridorConfig(**CORRIDOR_TASK)  # the episodes this page generates
 
 
 @dataclass

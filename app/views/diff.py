@@ -4,9 +4,8 @@ import re
 
 import numpy as np
 
+from ..settings import MAX_COMPARE_BYTES  # noqa: F401  (the Text page's limit for edit-and-compare)
 from .words import Words, WordStats, word_stats
-
-MAX_COMPARE_BYTES = 20_000
 
 
 def align_traces(trace_a, trace_b) -> np.ndarray:

@@ -6,13 +6,11 @@ than a few thousand cells of hover data to the browser.
 import numpy as np
 import plotly.graph_objects as go
 
+from ..settings import ANIMATION_BYTES, MAX_WINDOW, OVERVIEW_BINS
 from .memory import block_starts, held_at, keep_everything, steps_kept
 from .scales import scale_values, ticks
 from .strips import BYTE_CLASSES, byte_classes, token_labels
 from .words import word_stats
-
-MAX_WINDOW = 2048      # tokens drawn one by one (with hover) in one figure
-OVERVIEW_BINS = 1000   # columns of the pooled overview of a long input
 
 
 def colour_max(trace) -> float:
@@ -303,14 +301,13 @@ def layer_scatter(trace, a: int, b: int, text: bool = True) -> go.Figure:
 
 
 VIRIDIS_STOPS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
-ANIMATION_BYTES = 1024  # bytes of the window an exported animation covers (keeps the file under 5 MB)
 
 
 def step_animation(trace, lo: int, hi: int, text: bool = True) -> go.Figure:
     """What each layer still holds as step t moves through bytes [lo, hi): one frame per block of M steps and
     a play button, for a standalone file. A cell is how much of that memory step t sees (0-100%); bytes not yet
-    read are light grey. Values are stored as bytes, so 1,024 bytes and 4 layers stay under 5 MB with plotly.js
-    inside."""
+    read are light grey. Values are stored as bytes, so ANIMATION_BYTES bytes (app/settings.py) and 4 layers stay
+    under 5 MB with plotly.js inside."""
     hi = min(hi, lo + ANIMATION_BYTES, len(trace.tokens))
     labels = token_labels(trace.tokens, lo, hi, text=text)
     steps = list(range(lo + trace.block_size, hi, trace.block_size)) + [hi]

@@ -5,6 +5,7 @@ import html
 
 import numpy as np
 
+from ..settings import NO_EFFECT_BITS
 from .scales import Scaled, scale_values
 from .strips import scale_legend, word_strip
 from .words import Words, WordStats, longest_kept, word_stats
@@ -159,7 +160,6 @@ def word_rises(full, cut, words: Words, n: int = 10, at_least: float = 0.05) -> 
 
 
 RISE_COLUMNS = ["word", "extra bits", "last seen", "at byte"]  # the first screen's "where memory mattered"
-NO_EFFECT = 0.0005  # bits per byte: a net rise this small reads as 0.000, so it is no evidence either way
 
 
 def memory_effect(full, cut) -> tuple[float, float]:
@@ -173,7 +173,7 @@ def effect_sentence(full, cut) -> str:
     limit = cut.span_limit or cut.max_span
     numbers = (f"{with_all:.3f} bits per byte with all {full.max_span:,} steps of memory, {with_cut:.3f} with "
                f"{limit:,}")
-    if with_cut - with_all > NO_EFFECT:
+    if with_cut - with_all > NO_EFFECT_BITS:
         return f"The long memory paid on this text: {numbers} ({with_cut - with_all:+.3f} when cut)."
     return (f"The long memory did not pay on this text: {numbers}. What the model kept from long ago did not "
             "help it here.")
@@ -185,7 +185,8 @@ def split_rises(full, cut, words: Words, n: int = 8) -> tuple[list[dict], list[d
     rows = word_rises(full, cut, words, n=4 * n)
     returning = [r for r in rows if r["last seen"] != "first mention"][:n]
     with_all, with_cut = memory_effect(full, cut)
-    first = [r for r in rows if r["last seen"] == "first mention"][:n // 2] if with_cut - with_all > NO_EFFECT else []
+    paid = with_cut - with_all > NO_EFFECT_BITS
+    first = [r for r in rows if r["last seen"] == "first mention"][:n // 2] if paid else []
     return returning, first
 
 

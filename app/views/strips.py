@@ -9,11 +9,11 @@ import html
 
 import numpy as np
 
+from ..settings import PALETTE_LEVELS
 from . import scales
 
 BYTE_CLASSES = ("space", "punctuation", "digit", "capital", "lower case", "non-ASCII")
 VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], float)
-PALETTE_LEVELS = 64  # steps at most 11 of 255 apart in a channel: a colour is within 6 of the exact one
 PALETTE_MARK = '<span class="es-p'  # opens a palette strip: strips_html adds the palette's style when it sees one
 WORD_OPEN = '<span class="es-word">'  # a word of a strip, wrapped as a whole (an over-long one breaks where it must)
 WORD_CSS = ".es-strips .es-word{display:inline-block;max-width:100%}"

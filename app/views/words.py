@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..settings import MAX_WORD_BYTES
 from .memory import steps_kept
 
-MAX_WORD_BYTES = 32
 _WORD = r"[\w\u0300-\u036f]+"
 _PIECE = re.compile(rf"(?P<word>\d+(?:[.,]\d+)+|{_WORD}(?:['’\-]{_WORD})*)|(?P<space>\s+)|(?P<mark>(?P<m>.)(?P=m)*)",
                     re.DOTALL)
