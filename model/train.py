@@ -24,7 +24,7 @@ import stat
 import sys
 import time
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,7 @@ STATE_FOLDER = re.compile(r"state-[0-9]{8,}-[0-9]+|state-[0-9]{8,}\.tmp")
 LEGACY_MEMORY = re.compile(r"memory-rank[0-9]+\.safetensors")
 MAX_STEP = 10 ** 12  # more optimiser steps than any run takes: a larger saved step is damage
 MAX_CONFIG_BYTES = 1 << 20  # a TOML run config, a checkpoint's config.json, a saved state.json
+MAX_SHIFT = 8  # a span-predictor bias shift beyond this saturates the sigmoid (every span 0 or L)
 ADAM_STATE = {"step", "exp_avg", "exp_avg_sq"}
 
 
@@ -67,6 +68,8 @@ class TrainConfig:
     save_every: int = 200
     out_dir: str = "runs/default"
     init_from: str = ""          # a checkpoint folder whose weights start a fresh run (fine-tuning)
+    # added to each layer's span-predictor bias when init_from starts a run (docs/method.md 16.6); [] for none
+    span_shift: list = field(default_factory=list)
 
     def problems(self):
         out = []
@@ -80,6 +83,9 @@ class TrainConfig:
                 out.append(f"train.{f.name} must be a finite number (got {v!r})")
             elif f.type is str and not isinstance(v, str):
                 out.append(f"train.{f.name} must be a string (got {v!r})")
+            elif f.type is list and not (isinstance(v, list) and all(_is_shift(x) for x in v)):
+                out.append(f"train.{f.name} must be a list of numbers from -{MAX_SHIFT} to {MAX_SHIFT} "
+                           f"(got {str(v)[:60]})")
         if out:
             return out
         for name in ("batch_size", "steps", "eval_every", "eval_tokens", "eval_batch_size", "log_every", "save_every"):
@@ -152,6 +158,10 @@ def parse_run_config(raw: dict, path="config") -> RunConfig:
     problems = train.problems()
     if train.batch_size % world_size():
         problems.append(f"train.batch_size ({train.batch_size}) must divide among {world_size()} processes")
+    if not problems and train.span_shift:
+        if not (train.init_from and model.expire_span and len(train.span_shift) == model.n_layers):
+            problems.append(f"train.span_shift needs init_from, expiring spans and one number per layer "
+                            f"({model.n_layers})")
     if not problems and train.init_from:
         problems += init_from_problems(train.init_from, model)
     if problems:
@@ -177,6 +187,8 @@ def init_from_problems(folder: str, model: ExpireSpanConfig) -> list[str]:
         raise ConfigError(f"train.init_from: {str(config_path)[:200]} must hold a JSON object")
     ours = model.to_dict()
     free = TRAINING_ONLY | (EXPIRY_ONLY if theirs.get("expire_span", True) and not model.expire_span else set())
+    if theirs.get("expire_span") is False and not model.expire_span:
+        free |= {"max_span"}  # a Transformer-XL's L is not in its weights (key_pe covers one block)
     differ = sorted(k for k in set(theirs) | set(ours) if k not in free and theirs.get(k) != ours.get(k))
     return [f"train.init_from: {folder} differs from [model] in {', '.join(differ)}"] if differ else []
 
@@ -188,6 +200,18 @@ def initial_weights(folder: str, model: ExpireSpanLM) -> dict:
     if not model.config.expire_span:
         state = {k: v for k, v in state.items() if ".span_predictor." not in k}
     return state
+
+
+def shift_spans(model: ExpireSpanLM, shift: list) -> None:
+    """Add shift[l] to layer l's span-predictor bias: every span of the layer starts longer (or shorter), as if
+    the fine-tuning run had begun from that predictor (docs/method.md 16.6)."""
+    with torch.no_grad():
+        for layer, delta in zip(model.layers, shift):
+            layer.attn.span_predictor.bias += float(delta)
+
+
+def _is_shift(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= MAX_SHIFT
 
 
 def env_whole(name: str, default: int, least: int = 0) -> int:
@@ -487,6 +511,7 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
         trim_metrics(out / "metrics.jsonl", run.step)
     if not resumed and cfg.train.init_from:  # a resumed run has its own weights
         run.model.load_state_dict(initial_weights(cfg.train.init_from, run.model))
+        shift_spans(run.model, cfg.train.span_shift)
     log = (out / "metrics.jsonl") if rank == 0 else None
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)

@@ -216,10 +216,40 @@ def test_a_transformer_xl_baseline_can_start_from_an_expire_span_checkpoint(tmp_
     for name in b:  # every weight it has is its partner's start
         torch.testing.assert_close(b[name], a[name], atol=1e-6, rtol=0)
     assert ExpireSpanLM.from_pretrained(tmp_path / "txl" / "final").config.max_span == 24
+    # a Transformer-XL's L is not in its weights (key_pe covers one block): it may continue with another L
+    (tmp_path / "longer.toml").write_text(txl.replace("max_span = 24", "max_span = 40")
+                                          .replace(str(start), str(tmp_path / "txl" / "final")))
+    assert load_run_config(tmp_path / "longer.toml").model.max_span == 40
     # only a Transformer-XL may leave expiry behind: an Expire-Span model with another L is another architecture
     (tmp_path / "other.toml").write_text(tuned.replace("max_span = 64", "max_span = 24"))
     with pytest.raises(ConfigError, match="differs from \\[model\\] in max_span"):
         load_run_config(tmp_path / "other.toml")
+
+
+def test_span_shift_moves_each_layers_span_bias_once_when_fine_tuning_starts(tmp_path):
+    """docs/method.md 16.6: span_shift[l] is added to layer l's span-predictor bias before the first step, and
+    only there: everything else starts at the checkpoint's weights."""
+    source = write_config(tmp_path, tmp_path / "source")
+    assert run_train("--config", str(source), "--steps", "2").returncode == 0
+    start = tmp_path / "source" / "final"
+    tuned = write_config(tmp_path, tmp_path / "shift", extra=f'init_from = "{start}"\nspan_shift = [0.0, 1.5]')
+    text = tuned.read_text().replace("lr = 1e-3", "lr = 1e-12").replace("steps = 6", "steps = 1")
+    (tmp_path / "shift.toml").write_text(text)
+    result = run_train("--config", str(tmp_path / "shift.toml"))
+    assert result.returncode == 0, result.stderr
+    a, b = weights(start), weights(tmp_path / "shift" / "final")
+    for name in a:
+        want = a[name] + (1.5 if name == "layers.1.attn.span_predictor.bias" else 0.0)
+        torch.testing.assert_close(b[name], want, atol=1e-6, rtol=0)
+    # the shift is a fine-tuning setting: one number per layer, finite, within the sigmoid's useful range
+    for bad, message in [("[0.0]", "one number per layer"), ('[0.0, "x"]', "list of numbers"),
+                         ("[0.0, 9.0]", "list of numbers from -8 to 8"), ("[0.0, nan]", "list of numbers")]:
+        (tmp_path / "bad.toml").write_text(text.replace("span_shift = [0.0, 1.5]", f"span_shift = {bad}"))
+        with pytest.raises(ConfigError, match=message):
+            load_run_config(tmp_path / "bad.toml")
+    (tmp_path / "fresh.toml").write_text(text.replace(f'init_from = "{start}"', ""))
+    with pytest.raises(ConfigError, match="span_shift needs init_from"):
+        load_run_config(tmp_path / "fresh.toml")
 
 
 def test_cards_say_what_a_model_is_and_where_it_started(tmp_path):
