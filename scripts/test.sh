@@ -11,7 +11,7 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "note: /usr/bin/chromium is missing (apt-get install -y chromium as root); the browser test will be skipped" >&2
   fi
 fi
-# The proxy test (tests/test_proxy.py) runs Debian's HAProxy in front of two replicas.
+# The proxy test (tests/e2e/test_proxy.py) runs Debian's HAProxy in front of two replicas.
 if ! command -v haproxy >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get install -y -qq haproxy >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq haproxy; } \

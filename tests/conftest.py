@@ -10,25 +10,17 @@ os.environ["HF_HUB_CACHE"] = os.path.join(_HF_HOME, "hub")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-ROOT = Path(__file__).resolve().parents[1]
-
 import pytest  # noqa: E402
-import torch  # noqa: E402
 
-from model import ExpireSpanConfig, ExpireSpanLM  # noqa: E402
-
-TINY = dict(vocab_size=256, n_layers=2, d_model=32, n_heads=2, d_ff=64, block_size=8, max_span=64, ramp=4,
-            init_span_fraction=0.25)
+from support import tiny_model  # noqa: E402
 
 
-def tiny_model(seed: int = 0, **overrides) -> ExpireSpanLM:
-    """A few-KB random model whose spans vary from token to token (the span predictor is randomised)."""
-    torch.manual_seed(seed)
-    model = ExpireSpanLM(ExpireSpanConfig(**{**TINY, **overrides}))
-    if model.config.expire_span:
-        for layer in model.layers:
-            torch.nn.init.normal_(layer.attn.span_predictor.weight, std=0.5)
-    return model.eval()
+def pytest_collection_modifyitems(items):
+    """Tests under tests/e2e/ (a real browser, a proxy in front of replicas) carry the e2e marker:
+    `pytest -m "not e2e"` runs the rest."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
