@@ -28,6 +28,18 @@ MAX_UPLOAD_BYTES = 2_000_000  # an uploaded collision sequence (JSON), before pa
 MAX_UPLOAD_TOKENS = 80_000    # ... and its tokens, before tracing
 MAX_MESSAGE_CHARS = 400       # an error shown on a page is cut to this many characters
 
+TEXT_WINDOW = 2048           # bytes of text drawn as coloured words at once (the Text page's strips)
+
+# --- decks and links (app/views/decks.py) ---------------------------------------------------------------------------
+MAX_DECK_BYTES = 2_000_000  # a deck file, before parsing
+MAX_SLIDES = 100
+MAX_DECK_TEXT_BYTES = MAX_INPUT_BYTES  # a slide's own text: as long as a pasted one
+MAX_NOTE_CHARS = 2_000      # a slide's speaker note
+MAX_TITLE_CHARS = 200
+QUOTE_CHARS = 80            # a value from a file or link is quoted in a message up to this many characters
+MAX_LAYERS = 64             # a layer number a link may name
+MAX_FRAME = 1_000_000       # a frame number a link may name
+
 # --- figures ------------------------------------------------------------------------------------------------------
 MAX_WINDOW = 2048       # tokens drawn one by one (with hover) in one figure
 OVERVIEW_BINS = 1000    # columns of the pooled overview of a long input
@@ -47,7 +59,7 @@ FOREIGN_RATIO = 2.0   # above this: far outside what the model learned (between 
 
 # --- the task pages -----------------------------------------------------------------------------------------------
 # The corridor episodes the Teaching page generates: the [data] of configs/corridor.toml, which the shipped
-# corridor checkpoint was trained on (its run_config.json; tests/test_app_settings.py checks both).
+# corridor checkpoint was trained on (its run_config.json; tests/app/test_app_settings.py checks both).
 CORRIDOR_TASK = dict(n_cues=4, n_distractors=16, min_length=8, max_length=1400, log_uniform=True)
 CORRIDOR_DEFAULT_LENGTH = 200  # distractors of the first episode shown
 MAX_SEED = 10_000              # the seed fields of the Teaching and Object tracking pages: 0..MAX_SEED

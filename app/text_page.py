@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import loading, play, presenter, store, ui
+from app import loading, play, presenter, settings, store, ui
 from app.views import attention, diff, figures, kept, memory
 from app.views.examples import partner_text
 from app.views.scales import SCALE_HELP, SCALES, scale_values
@@ -19,7 +19,6 @@ from app.views.strips import scale_legend, strips_html, text_strip
 from app.views.text_view_ids import STRIP_MODES, VIEW_IDS
 from app.views.words import split_words
 
-TEXT_WINDOW = 2048  # bytes drawn as coloured text at once
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ def render_kept(ctx: Context) -> Shown:
         where_memory_mattered(ctx)
     c1, c2 = st.columns([2, 3])
     scale = pick_scale(c1)
-    hi = min(stop, start + TEXT_WINDOW)
+    hi = min(stop, start + settings.TEXT_WINDOW)
 
     def legend_and_strips() -> tuple[str, str]:
         legend, rows = kept.span_strips(words, stats, scale, start, hi)
@@ -150,7 +149,7 @@ def render_bytes(ctx: Context) -> Shown:
     mode = st.radio("Strips", STRIP_MODES, key="strip_mode", horizontal=True)
     layer = pick_layer(ctx) if mode == "one layer" else 0
     scale = pick_scale()
-    hi = min(ctx.stop, start + TEXT_WINDOW)
+    hi = min(ctx.stop, start + settings.TEXT_WINDOW)
     if mode == "every layer":
         values, labels = tr.spans, [f"layer {l}" for l in range(tr.n_layers)]
     elif mode == "one layer":
@@ -191,7 +190,7 @@ def render_step(ctx: Context) -> Shown:
         if interval:
             play.advance("step", max(1, tr.block_size // 4), 1, T)
         t = ui.slider("Step t: the model has just read byte t and looks back", 1, T, min(T, start + 200), key="step")
-        lo = max(0, t - TEXT_WINDOW)
+        lo = max(0, t - settings.TEXT_WINDOW)
         held, gone = memory.held_at(tr, t), memory.dropped_by(tr, t)
         rows = []
         for l in range(tr.n_layers):
@@ -229,7 +228,7 @@ def render_attention(ctx: Context) -> Shown:
             held = memory.held_at(tr, t)
             st.markdown("\n".join(f"- layer {l}: {attention.kept_vs_used(held[l], share[l])}"
                                    for l in range(tr.n_layers)))
-            rows = attention.attention_rows(words, readers, t, tr, lo=max(0, t - TEXT_WINDOW))
+            rows = attention.attention_rows(words, readers, t, tr, lo=max(0, t - settings.TEXT_WINDOW))
             body = (scale_legend(0, 1, "shared", "share of the layer's attention, from none to its favourite:")
                     + strips_html(rows, presenter.font_size()))
             ui.html_block(body)

@@ -92,7 +92,7 @@ start, stop = 0, T
 overview = st.empty() if T > figures.MAX_WINDOW else None
 if T > figures.MAX_WINDOW:
     ui.clamp_state("window", 0, T - 1)
-    start = st.slider("Window start (the detailed views show 2,048 bytes from here)", 0, T - 1, 0,
+    start = st.slider(f"Window start (the detailed views show {figures.MAX_WINDOW:,} bytes from here)", 0, T - 1, 0,
                       step=64, key="window")
     stop = min(T, start + figures.MAX_WINDOW)
 

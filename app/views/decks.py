@@ -17,19 +17,17 @@ from typing import NamedTuple
 
 from model.errors import InputError
 from model.files import read_small
+from model.trace import MAX_ATTENTION_TOKENS
 
+from ..settings import (CORRIDOR_TASK, MAX_DECK_BYTES, MAX_DECK_TEXT_BYTES, MAX_FRAME, MAX_LAYERS, MAX_NOTE_CHARS,
+                        MAX_SEED, MAX_SLIDES, MAX_TITLE_CHARS, OBJECTS_MAX_FRAMES, OBJECTS_MIN_FRAMES, QUOTE_CHARS)
 from .examples import EXAMPLES
 from .scales import SCALES
 from .text_view_ids import LEGACY_VIEWS, STRIP_MODES, VIEW_IDS  # the Text page's views (decks name them by id)
 
 FORMAT, VERSION = "expire-span-deck", 1
 PAGES = ("text", "teaching", "compare", "objects", "about", "policies")
-MAX_DECK_BYTES = 2_000_000
-MAX_SLIDES = 100
-MAX_TEXT_BYTES = 50_000
-MAX_NOTE_CHARS = 2_000
-MAX_TITLE_CHARS = 200
-QUOTE_CHARS = 80  # a value from a file or link is quoted in a message up to this many characters
+MAX_TEXT_BYTES = MAX_DECK_TEXT_BYTES
 
 
 
@@ -58,18 +56,20 @@ class Control(NamedTuple):
 
 CONTROLS = [
     Control("example", "ex", tuple(EXAMPLES)), Control("view", "v", tuple(VIEW_IDS)),
-    Control("layer", "l", lo=0, hi=64), Control("step", "st", lo=1, hi=MAX_TEXT_BYTES),
+    Control("layer", "l", lo=0, hi=MAX_LAYERS), Control("step", "st", lo=1, hi=MAX_TEXT_BYTES),
     Control("scale", "sc", tuple(SCALES)), Control("strip_mode", "sm", tuple(STRIP_MODES)),
     Control("heat_value", "hv", ("predicted", "kept")), Control("window", "w", lo=0, hi=MAX_TEXT_BYTES),
-    Control("life_start", "ls", lo=0, hi=MAX_TEXT_BYTES), Control("att_step", "at", lo=1, hi=4096),
+    Control("life_start", "ls", lo=0, hi=MAX_TEXT_BYTES), Control("att_step", "at", lo=1, hi=MAX_ATTENTION_TOKENS),
     # the ranges of the controls themselves (a value they refuse would stop the page): the corridor page's
-    # slider (loading.CORRIDOR_CONFIG.max_length) and the object page's frames (its MAX_FRAMES)
-    Control("corridor_length", "cl", lo=1, hi=1_400), Control("corridor_seed", "cs", lo=0, hi=10_000),
-    Control("objects_frames", "of", lo=10, hi=10_000), Control("objects_seed", "os", lo=0, hi=10_000),
-    Control("frame", "fr", lo=0, hi=1_000_000),
+    # slider (CORRIDOR_TASK) and the object page's frames and seeds (app/settings.py)
+    Control("corridor_length", "cl", lo=1, hi=CORRIDOR_TASK["max_length"]),
+    Control("corridor_seed", "cs", lo=0, hi=MAX_SEED),
+    Control("objects_frames", "of", lo=OBJECTS_MIN_FRAMES, hi=OBJECTS_MAX_FRAMES),
+    Control("objects_seed", "os", lo=0, hi=MAX_SEED),
+    Control("frame", "fr", lo=0, hi=MAX_FRAME),
     Control("cmp_mode", "cm", ("Two layers", "Two checkpoints", "Expire-Span against its Transformer-XL baseline")),
-    Control("cmp_example", "ce", tuple(EXAMPLES)), Control("cmp_layer_a", "ca", lo=0, hi=64),
-    Control("cmp_layer_b", "cb", lo=0, hi=64), Control("cmp_scale", "csc", tuple(SCALES)),
+    Control("cmp_example", "ce", tuple(EXAMPLES)), Control("cmp_layer_a", "ca", lo=0, hi=MAX_LAYERS),
+    Control("cmp_layer_b", "cb", lo=0, hi=MAX_LAYERS), Control("cmp_scale", "csc", tuple(SCALES)),
 ]
 BY_KEY = {c.key: c for c in CONTROLS}
 BY_CODE = {c.code: c for c in CONTROLS}
