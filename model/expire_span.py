@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from .config import ExpireSpanConfig
 from .errors import InputError
+from .forgetting import Forget, forgotten
 from .hub import SafetensorsHubMixin
 from .policies import Policy, Rule, received
 
@@ -205,7 +206,7 @@ class Layer(nn.Module):
         self.norm2 = nn.LayerNorm(cfg.d_model)
 
     def forward(self, h, memory: LayerMemory, t0, key_pe, span_cap=None, want_attention=False, span_limit=None,
-                rule: Rule | None = None):
+                rule: Rule | None = None, forget: list[tuple[int, int]] | None = None):
         B, T, _ = h.shape
         if rule is not None:  # a memory policy holds this layer's cache (15.2)
             memory = rule_memory(memory, rule)
@@ -218,6 +219,8 @@ class Layer(nn.Module):
         relative = (key_position - t0).to(h.dtype)
         distance = torch.arange(T, device=h.device, dtype=h.dtype)[None, :, None] - relative[:, None, :]
         unseen = distance < 1  # 4.2: never itself, never later
+        if forget:  # 18.1: a forgotten token is no key for any later query of this layer
+            unseen = unseen | forgotten(forget, key_position)[:, None, :]
         M = self.cfg.block_size
         if T > M and not self.cfg.expire_span:
             # A pass of several M-blocks (evaluation): after the first, a query sees the nearest L before
@@ -239,6 +242,9 @@ class Layer(nn.Module):
         by_distance = rule is not None and not ends_before(memory.position, t0, M)
         a, span_loss, weights = self.attn(x, projected, distance, unseen, key_pe, span_cap, needs_weights,
                                           by_rule=rule is not None, by_distance=by_distance)
+        if forget:  # 18.2: a query left with no key at all reads nothing (its softmax is over no key)
+            a = a.nan_to_num(0.0)
+            weights = None if weights is None else weights.nan_to_num(0.0)
         spans = projected[2]
         if self.cfg.pre_norm:
             h2 = h + a
@@ -475,7 +481,7 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         return Memory([LayerMemory(hidden, position) for _ in self.layers], t0=0)
 
     def forward(self, idx, memory: Memory | None = None, targets=None, attention_layer=None, span_limit=None,
-                policy: Policy | None = None):
+                policy: Policy | None = None, forget: Forget | None = None):
         """Run one block (B x T, T <= M) and return log-probabilities and the next memory.
 
         In evaluation T may exceed M: the pass then gives the outputs, the caches and the drops of
@@ -486,6 +492,7 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         nearest span_limit memories are kept), to see what the model loses with less memory.
         policy: evaluation only, a memory policy (model/policies.py, section 15) with its budget given; a
         rule-based one holds every layer's cache instead of the spans, one block (T <= M) a pass.
+        forget: evaluation only, memories to force out (model/forgetting.py, section 18).
         """
         cfg = self.config
         B, T = idx.shape
@@ -495,6 +502,10 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         if rules is not None and (self.training or T > cfg.block_size or span_limit is not None):
             raise InputError("a memory policy runs in evaluation only, one block of at most M tokens a pass, "
                              "without span_limit")
+        if forget is not None:
+            if self.training:
+                raise InputError("forgetting runs in evaluation only")
+            forget.check(cfg.n_layers)
         memory = memory if memory is not None else self.init_memory(B)
         span_cap = None
         if cfg.expire_span and cfg.span_noise and self.training:
@@ -504,7 +515,7 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         for i, layer in enumerate(self.layers):
             h, update, span_loss, info = layer(
                 h, memory.layers[i], memory.t0, self.key_pe, span_cap, attention_layer == i, span_limit,
-                None if rules is None else rules[i])
+                None if rules is None else rules[i], None if forget is None else forget.in_layer(i))
             updates.append(update)
             details.append(info)
             if span_loss is not None:

@@ -16,6 +16,7 @@ import torch
 
 from ..errors import InputError
 from ..files import write_atomic
+from ..forgetting import Forget
 from ..policies import BUDGETED, Policy, default_budget
 
 LN2 = math.log(2)
@@ -187,8 +188,13 @@ class Tracer:
 
     def __init__(self, model, attention_layer: int | None = None,
                  progress: Callable[[int, int], None] | None = None, total: int | None = None,
-                 span_limit: int | None = None, policy: Policy | str | None = None):
+                 span_limit: int | None = None, policy: Policy | str | None = None, forget=None):
         cfg = model.config
+        if forget is not None and not isinstance(forget, Forget):
+            forget = Forget(tuple(forget))
+        if forget is not None:
+            forget.check(cfg.n_layers)
+        self.forget = forget if forget is not None and forget.ranges else None
         policy = Policy(policy) if isinstance(policy, str) else policy
         if policy is not None and not isinstance(policy, Policy):
             raise InputError(f"policy must be a Policy or a policy name (got {policy!r})")
@@ -272,12 +278,12 @@ class Tracer:
             model.eval()
             try:
                 out = model(idx, self.memory, attention_layer=self.attention_layer, span_limit=self.span_limit,
-                            policy=self.policy)
+                            policy=self.policy, forget=self.forget)
             finally:
                 model.train()
         else:
             out = model(idx, self.memory, attention_layer=self.attention_layer, span_limit=self.span_limit,
-                        policy=self.policy)
+                        policy=self.policy, forget=self.forget)
         self.memory = out.memory
         t0 = self.n_done
         log_probs = out.log_probs[0].float()
@@ -338,6 +344,9 @@ class Tracer:
             for layer, drops in enumerate(b["dropped"]):
                 for end, positions in drops:
                     dropped_at[layer, positions] = end  # gone from the next block's first query on
+        cache_size = np.concatenate([np.array(b["cache"], np.int64) for b in blocks], axis=1)
+        if self.forget is not None:
+            self._forced_out(dropped_at, cache_size)
         attention = None
         if self.attention_layer is not None:
             attention = np.zeros((T, T), np.float32)
@@ -349,7 +358,7 @@ class Tracer:
             tokens=np.concatenate([b["tokens"] for b in blocks]),
             spans=np.concatenate([b["spans"] for b in blocks], axis=1),
             dropped_at=dropped_at,
-            cache_size=np.concatenate([np.array(b["cache"], np.int64) for b in blocks], axis=1),
+            cache_size=cache_size,
             bits=np.concatenate([b["bits"] for b in blocks]),
             predictions=np.concatenate([b["predictions"] for b in blocks]).astype(np.int64),
             max_span=cfg.max_span, ramp=cfg.ramp, block_size=cfg.block_size, n_layers=cfg.n_layers,
@@ -359,12 +368,34 @@ class Tracer:
             **self._extra_fields(np.concatenate([b["tokens"] for b in blocks])),
         )
 
+    def _forced_out(self, dropped_at: np.ndarray, cache_size: np.ndarray) -> None:
+        """Forgotten memories (docs/method.md 18.3), in place: gone from the query after them on (dropped_at = own
+        position + 1), and not counted among the memories a block's queries could see, though the cache may
+        still hold them until their span ends."""
+        T, M = dropped_at.shape[1], self.cfg.block_size
+        starts = np.arange(cache_size.shape[1]) * M
+        for layer in range(self.cfg.n_layers):
+            gone = np.zeros(T, bool)
+            for start, end in self.forget.in_layer(layer):
+                gone[start:min(end, T)] = True
+            positions = np.nonzero(gone)[0]
+            if not len(positions):
+                continue
+            natural = dropped_at[layer, positions]
+            # held at block k's first query: read before it and not yet dropped by the model's own rule
+            read = positions[None, :] < starts[:, None]
+            held = read & ((natural[None, :] < 0) | (natural[None, :] > starts[:, None]))
+            cache_size[layer] -= held.sum(1)
+            dropped_at[layer, positions] = positions + 1
+
     def _extra_fields(self, tokens: np.ndarray) -> dict:
         """token_bytes and meta["byte_vocab"] for a model with a byte vocabulary (see Trace); meta["policy"]
         under a memory policy other than the model's own (what it resolved to); nothing otherwise."""
         meta = {}
         if self.policy is not None:
             meta["policy"] = self.policy.describe(self.cfg.n_layers, self.cfg.max_span)
+        if self.forget is not None:
+            meta["forget"] = self.forget.describe()
         if self.byte_vocab is None:
             return {"meta": meta} if meta else {}
         info = {"line_ends": "eos" if self.byte_vocab.data_eos else "dropped"}
@@ -386,7 +417,7 @@ def _to_host(tensors: list[torch.Tensor]) -> list[np.ndarray]:
 
 def trace(model, inputs, targets=None, attention_layer: int | None = None,
           progress: Callable[[int, int], None] | None = None, span_limit: int | None = None,
-          policy: Policy | str | None = None) -> Trace:
+          policy: Policy | str | None = None, forget=None) -> Trace:
     """Trace `inputs` (text, bytes or token ids) through `model` block by block with its cache; a model with a
     byte vocabulary reads text and bytes through it (see Trace).
 
@@ -401,6 +432,9 @@ def trace(model, inputs, targets=None, attention_layer: int | None = None,
         meta["policy"] says what it resolved to. A budgeted policy without a budget gets the default, this
         model's own mean visible memories per layer on these inputs (policies.default_budget), from a plain
         trace run first (progress reports the policy's run only). "expire-span" is the plain trace.
+    forget: memories to force out, a Forget or its (layer or None, start, end) ranges (model/forgetting.py,
+        docs/method.md 18): from the moment it is read, no later query of those layers sees a token in a range;
+        dropped_at and cache_size say so, and meta["forget"] records the ranges. Works with every policy.
     """
     ids = encode_for(model, inputs)
     policy = Policy(policy) if isinstance(policy, str) else policy
@@ -410,7 +444,7 @@ def trace(model, inputs, targets=None, attention_layer: int | None = None,
         plain = trace(model, inputs, targets)
         policy = dataclasses.replace(policy, budget=tuple(default_budget(plain)))
     tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit,
-                    policy=policy)
+                    policy=policy, forget=forget)
     mapped = tracer.byte_vocab is not None and _as_bytes(inputs) is not None
     tracer.feed(inputs if mapped else ids, targets)  # text through the byte vocabulary is counted (Trace.meta)
     return tracer.finish()
