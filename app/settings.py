@@ -68,3 +68,7 @@ OBJECTS_DEFAULT_FRAMES = 3000  # the steadiest length measured (checkpoints/resu
 OBJECTS_MAX_FRAMES = 10_000
 POLICIES_DEFAULT_STEP = 400    # the step first shown on the Memory policies page
 POLICIES_STRIP_BYTES = 1500    # bytes before that step its strips show
+# The Object tracking page says a layer keeps collision frames longer than ordinary ones (and collisions a later
+# question asks about longer than the rest) only where the ratio of their mean spans reaches this
+# (model/collision_memory.py; docs/method.md section 17).
+COLLISION_KEEP_RATIO = 1.5

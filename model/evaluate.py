@@ -20,6 +20,7 @@ from .cli import command, describe
 from .errors import ExpireSpanError
 from .expire_span import ExpireSpanLM
 from .jsonfile import read_small_json
+from .collision_memory import measure_fresh
 from .memory_use import (block_bootstrap, measure_text, needs_long_context, returning_names, training_words,
                          written_texts)
 from .metrics import eval_blocks, evaluate
@@ -106,14 +107,10 @@ def text_figures(model, data, max_bytes=10**6) -> dict:
     }
 
 
-def collision_figures(model, data, seed) -> dict:
-    cfg = collision_config(data)
-    seq = collision.generate(cfg, n_frames=4000, seed=2_000_003 + seed + 7)
-    t = trace(model, seq.tokens, targets=seq.targets)
-    frame_of_token = np.repeat(np.arange(seq.n_frames), cfg.frame_len)
-    in_collision = seq.collisions[frame_of_token]
-    return {"span_collision_frames": t.spans[:, in_collision].mean(1).round(1).tolist(),
-            "span_other_frames": t.spans[:, ~in_collision].mean(1).round(1).tolist()}
+def collision_figures(model, data) -> dict:
+    """Spans of collision frames against ordinary ones, and the error, on the fresh sequences (docs/method.md
+    section 17, model/collision_memory.py)."""
+    return {"fresh": measure_fresh(model, collision_config(data))}
 
 
 def corridor_figures(model, data, length) -> dict:
@@ -158,7 +155,7 @@ def measure(checkpoint: Path, task: str, figures: bool, n_tokens: int | None = N
             quarter = test_metrics(model, task, data, seed, n_tokens, span_limit=L // 4)
             result["test_bits_at_quarter_L"] = quarter["bits"]
         elif task == "collision":
-            result.update(collision_figures(model, data, seed))
+            result.update(collision_figures(model, data))
         else:
             result.update(corridor_figures(model, data, data["eval_length"]))
     return result

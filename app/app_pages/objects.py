@@ -3,18 +3,21 @@ checkpoint (how often it is right on fresh sequences) come from its entry of che
 import numpy as np
 import pandas as pd
 import streamlit as st
+from model.collision_memory import span_by_frame_kind, token_kinds
 from model.tasks import collision
 
 from app import loading, play, settings, store, ui
 from app.views import task_figures
-from app.views.collision import (accuracy, accuracy_by_part, colour_legend_html, frame_story, md_escape,
-                                measured_note, next_collision, parse_upload, quadrant_note, question_rows)
+from app.views.collision import (accuracy, accuracy_by_part, collision_memory_words, colour_legend_html,
+                                frame_story, md_escape, measured_note, next_collision, parse_upload, quadrant_note,
+                                question_rows)
 
 st.title("Object tracking: where did they collide?")
 st.markdown("Particles drift on a small grid and now and then change colour. When two particles land in the "
             "same cell they **collide**. After every frame (one step of the particles) the model is asked: "
             "*in which quadrant did these two colours last collide?* The answer can lie thousands of tokens "
-            "back, so the model has to keep the collisions in memory, and it may forget the ordinary frames.")
+            "back, so a model needs the collisions long after they happen, and not the ordinary frames. Whether "
+            "this model's spans do keep the collision frames longer is measured below, on the sequence shown.")
 source, name, model = ui.require_model("collision", "ckpt_objects")
 cfg = loading.collision_config_for(model.config.vocab_size)
 if cfg is None:
@@ -110,12 +113,29 @@ def frame_view():
 
 
 frame_view()
-fig = task_figures.spans_per_frame(tr, seq.frame_len)
+fig = task_figures.spans_per_frame(tr, seq.frame_len, seq.collisions)
 ui.chart(fig, key="spans_per_frame")
 st.caption(f"A token's **span** is how many tokens later the model still remembers it; when the span runs out "
            f"the memory expires (this is what Expire-Span learns: a lifetime for every memory). Each of the "
            f"{tr.n_layers} layers keeps its own memories. A cell is the mean span of one frame's "
-           f"{seq.frame_len} tokens in one layer: bright columns are frames kept long.")
+           f"{seq.frame_len} tokens in one layer: bright columns are frames kept long. The ticks above the "
+           "heatmap mark the collision frames.")
+
+st.subheader("Does the model keep the collision frames longer?")
+memory = span_by_frame_kind([tr.spans], [token_kinds(seq)])
+for sentence in collision_memory_words(memory):
+    st.markdown(sentence)
+if memory["tokens_collision"] and memory["tokens_ordinary"]:
+    ui.chart(task_figures.spans_by_frame_kind(memory), key="spans_by_frame_kind")
+    n_hit = memory["tokens_collision"] // seq.frame_len
+    n_asked = memory["tokens_answering"] // seq.frame_len
+    st.caption(f"Mean span of every token of this sequence's {n_hit:,} collision "
+               f"frame{'s' if n_hit != 1 else ''} against that of its "
+               f"{memory['tokens_ordinary'] // seq.frame_len:,} ordinary frames, layer by layer; {n_asked:,} of "
+               f"the collision frames answer a later question and {n_hit - n_asked:,} answer none. A layer is "
+               f"said to keep one kind longer only where its mean span is at least "
+               f"{settings.COLLISION_KEEP_RATIO:g} times the other's. Few collision frames make these means "
+               "noisy: another seed or length may give other ratios.")
 st.subheader("Questions")
 rows = question_rows(tr, seq)
 if len(rows) < n_scored:

@@ -11,7 +11,7 @@ import numpy as np
 from model.errors import InputError
 from model.tasks import collision
 
-from ..settings import MAX_UPLOAD_BYTES, MAX_UPLOAD_TOKENS
+from ..settings import COLLISION_KEEP_RATIO, MAX_UPLOAD_BYTES, MAX_UPLOAD_TOKENS
 
 QUADRANTS = {1: "top left", 2: "top right", 3: "bottom left", 4: "bottom right"}
 CHANCE = 0.25  # four quadrants; the model is scored only where the pair has collided before
@@ -271,3 +271,72 @@ def measured_note(entry: dict | None, default_frames: int) -> str | None:
         return note
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         return None
+
+
+# --- does the model keep the collisions? (model/collision_memory.py, docs/method.md section 17) --------------------
+
+def times(ratio: float) -> str:
+    """A ratio as people write it: two decimals, a trailing zero dropped, then x (4.1x, 1.26x, 0.99x, 1.0x)."""
+    text = f"{float(ratio):,.2f}"
+    return (text[:-1] if text.endswith("0") else text) + "x"
+
+
+def tokens(x: float) -> str:
+    """A span or count in tokens as people write it: 1,110."""
+    return f"{float(x):,.0f}"
+
+
+def _layers(ls: list[int]) -> str:
+    names = [str(l) for l in ls]
+    return ("layer " if len(ls) == 1 else "layers ") + (
+        names[0] if len(ls) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+
+
+def _ratio_sentence(top: list, bottom: list, ratios: list, longer: str, shorter: str, than: str,
+                    threshold: float) -> str:
+    """One sentence on per-layer ratios top / bottom: the best layer with its two spans when it reaches
+    `threshold`, else the range of the ratios, and the layers that keep `longer` clearly shorter (at most
+    1 / threshold)."""
+    known = [(l, r) for l, r in enumerate(ratios) if r is not None]
+    if not known:
+        return f"Every layer gives {than} a mean span of 0 tokens, so no ratio can be given."
+    best, ratio = max(known, key=lambda lr: lr[1])
+    rest = [r for l, r in known if l != best]
+    if ratio >= threshold:
+        said = (f"Layer {best} keeps {longer} {times(ratio)} as long as {than} "
+                f"({tokens(top[best])} against {tokens(bottom[best])} tokens)")
+        if rest:
+            lo, hi = min(rest), max(rest)
+            said += (f"; in the other layer the ratio is {times(lo)}" if len(rest) == 1 else
+                     f"; in each of the other layers it is {times(lo)}" if times(lo) == times(hi) else
+                     f"; in the other layers the ratio runs from {times(lo)} to {times(hi)}")
+        return said + "."
+    lo = min(r for _, r in known)
+    said = f"No layer keeps {longer} much longer than {than}: "
+    said += (f"the ratio of their mean spans is {times(ratio)}" if len(known) == 1 else
+             f"the ratio of their mean spans is {times(ratio)} in every layer" if times(lo) == times(ratio) else
+             f"the ratio of their mean spans runs from {times(lo)} to {times(ratio)} across the layers")
+    less = [l for l, r in known if r <= 1 / threshold]
+    if less:
+        said += f", and {_layers(less)} {'keeps' if len(less) == 1 else 'keep'} {shorter} shorter"
+    return said + "."
+
+
+def collision_memory_words(measure: dict, threshold: float = COLLISION_KEEP_RATIO) -> list[str]:
+    """What the spans of one sequence say about keeping the collisions, in plain sentences computed from its
+    numbers (model.collision_memory.span_by_frame_kind of its trace): collision frames against ordinary ones,
+    then, where the sequence has both, collisions a later question asks about against those none asks about. A
+    layer is said to keep one kind longer only where the ratio of mean spans reaches `threshold`."""
+    if not measure["tokens_collision"]:
+        return ["This sequence has no collision frame, so there is nothing to compare the ordinary frames with."]
+    if not measure["tokens_ordinary"]:
+        return ["Every frame of this sequence is a collision frame, so there are no ordinary frames to compare."]
+    words = [_ratio_sentence(measure["span_collision"], measure["span_ordinary"],
+                             measure["ratio_collision_ordinary"], "collision frames", "them", "ordinary frames",
+                             threshold)]
+    if measure["tokens_answering"] and measure["tokens_unasked"]:
+        words.append(_ratio_sentence(measure["span_answering"], measure["span_unasked"],
+                                     measure["ratio_answering_unasked"],
+                                     "the collisions a later question asks about", "them",
+                                     "those no question asks about", threshold))
+    return words

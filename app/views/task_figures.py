@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from . import collision
-from .figures import _layout
+from .figures import _layout, legend_on_top
 
 PALETTE = collision.PALETTE  # colour k of the object-collision task is drawn as PALETTE[k]
 
@@ -121,15 +121,62 @@ def accuracy_by_part(parts: list[dict], chance: float = collision.CHANCE) -> go.
                    + " of the sequence", 380)
 
 
-def spans_per_frame(trace, frame_len: int) -> go.Figure:
-    """Layers x frames: mean span of each frame's tokens (how many tokens later they are still remembered)."""
+def spans_per_frame(trace, frame_len: int, collisions=None) -> go.Figure:
+    """Layers x frames: mean span of each frame's tokens (how many tokens later they are still remembered). With
+    `collisions` (a boolean per frame), a row of ticks above the heatmap marks the collision frames: one marker
+    trace, legend entry "collision frame", however many there are."""
     n = len(trace.tokens) // frame_len
     z = trace.spans[:, :n * frame_len].reshape(trace.n_layers, n, frame_len).mean(-1)
-    fig = go.Figure(go.Heatmap(z=z.astype(np.float32), x=np.arange(n), y=[f"layer {l}" for l in range(trace.n_layers)],
-                               colorscale="Viridis", zmin=0, zmax=trace.max_span,
-                               colorbar=dict(title="span<br>(tokens)"),
-                               hovertemplate="frame %{x}<br>%{y}<br>mean span %{z:.0f} tokens<extra></extra>"))
-    fig.update_xaxes(title="frame")
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "How long each frame is remembered: mean span of its tokens, per layer",
-                   180 + 45 * trace.n_layers)
+    heat = go.Heatmap(z=z.astype(np.float32), x=np.arange(n), y=[f"layer {l}" for l in range(trace.n_layers)],
+                      colorscale="Viridis", zmin=0, zmax=trace.max_span, colorbar=dict(title="span<br>(tokens)"),
+                      hovertemplate="frame %{x}<br>%{y}<br>mean span %{z:.0f} tokens<extra></extra>")
+    title = "How long each frame is remembered: mean span of its tokens, per layer"
+    height = 180 + 45 * trace.n_layers
+    if collisions is None:
+        fig = go.Figure(heat)
+        fig.update_xaxes(title="frame")
+        fig.update_yaxes(autorange="reversed")
+        return _layout(fig, title, height)
+    rug = 34  # pixels of the row of ticks
+    height += rug + 40
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.02,
+                        row_heights=[rug / (height - 130), 1 - rug / (height - 130)])
+    fig.add_trace(heat, row=2, col=1)  # first: data[0] is the heatmap, as without collisions
+    hits = np.flatnonzero(np.asarray(collisions[:n], bool))
+    fig.add_scatter(x=hits, y=np.zeros(len(hits)), mode="markers", name="collision frame", row=1, col=1,
+                    marker=dict(symbol="line-ns", size=rug - 10, line=dict(width=1.5, color="#D55E00")),
+                    hovertemplate="collision in frame %{x}<extra></extra>", showlegend=True)
+    y0, y1 = fig.layout.yaxis2.domain
+    fig.data[0].colorbar.update(y=y0, yanchor="bottom", len=y1 - y0)
+    fig.update_xaxes(range=[-0.5, n - 0.5])
+    fig.update_xaxes(title="frame", row=2, col=1)
+    fig.update_yaxes(autorange="reversed", row=2, col=1)
+    fig.update_yaxes(range=[-1, 1], tickvals=[0], ticktext=["collisions"], showgrid=False, zeroline=False,
+                     fixedrange=True, row=1, col=1)
+    return legend_on_top(fig, title, height, top=90)
+
+
+KIND_COLOURS = {"collision": "#D55E00", "ordinary": "#0072B2"}  # Okabe-Ito vermilion and blue
+
+
+def spans_by_frame_kind(measure: dict) -> go.Figure:
+    """Per layer, the mean span of the tokens of collision frames beside that of ordinary frames (one bar each),
+    from model.collision_memory.span_by_frame_kind of one sequence; hover gives the spans, the ratio and how many
+    tokens each mean is over."""
+    n = len(measure["span_collision"])
+    layers = [f"layer {l}" for l in range(n)]
+    ratios = measure["ratio_collision_ordinary"] or [None] * n
+    fig = go.Figure()
+    for kind, name in (("collision", "collision frames"), ("ordinary", "ordinary frames")):
+        spans, count = measure[f"span_{kind}"], measure[f"tokens_{kind}"]
+        ratio = ["no ratio (a mean of 0)" if r is None else collision.times(r) for r in ratios]
+        fig.add_bar(x=layers, y=spans, name=name, marker_color=KIND_COLOURS[kind],
+                    text=[collision.tokens(s) for s in spans], textposition="outside",
+                    customdata=[[r] for r in ratio],
+                    hovertemplate=f"%{{x}}, {name}<br>mean span %{{y:,.0f}} tokens, over {count:,} tokens"
+                                  "<br>collision / ordinary: %{customdata[0]}<extra></extra>")
+    top = max(max(measure["span_collision"]), max(measure["span_ordinary"]), 1)
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title="mean span (tokens)", range=[0, 1.15 * top])
+    return legend_on_top(fig, "Mean span per layer: collision frames and ordinary frames of this sequence", 400,
+                         top=90)

@@ -16,6 +16,7 @@ from app import settings
 from app.views import collision as cv
 from app.views import task_figures
 from model import ExpireSpanLM, trace
+from model.collision_memory import span_by_frame_kind, token_kinds
 from model.tasks import collision
 
 MANY = collision.CollisionConfig(grid=6, particles=4, colours=5, question_prob=0.6, recolour_prob=0.2)
@@ -207,6 +208,125 @@ def test_md_escape_shows_markdown_and_html_as_typed():
     assert re.sub(r"\\(.)", r"\1", out) == "[x](javascript:alert(1)) <b>hi</b> **bold** $x$ :red[y] # head"
 
 
+# --- does the model keep the collisions? -------------------------------------------------------------
+
+def spans_by_kind(seq, collision_spans, ordinary_spans, answering=None):
+    """Spans (n_layers x T) where every token of a collision frame has collision_spans[l] in layer l and every
+    other token ordinary_spans[l]; answering (optional) overrides the collision frames a question asks about."""
+    kinds = token_kinds(seq)
+    spans = np.empty((len(collision_spans), len(seq.tokens)))
+    for l in range(len(collision_spans)):
+        spans[l] = np.where(kinds["collision"], collision_spans[l], ordinary_spans[l])
+        if answering is not None:
+            spans[l, kinds["answering"]] = answering[l]
+    return span_by_frame_kind([spans], [kinds])
+
+
+def test_ratio_and_tokens_are_written_as_people_write_them():
+    assert [cv.times(r) for r in (4.1, 4.066, 1.26, 0.99, 1.004, 0.5, 12.345)] == \
+        ["4.1x", "4.07x", "1.26x", "0.99x", "1.0x", "0.5x", "12.35x"]
+    assert [cv.tokens(x) for x in (1110.4, 150.0, 3479.1, 0.2)] == ["1,110", "150", "3,479", "0"]
+
+
+def test_collision_words_when_a_layer_keeps_collisions_longer():
+    seq = collision.generate(collision.SCALED, 400, seed=0)
+    assert seq.collisions.any() and not seq.collisions.all()
+    m = spans_by_kind(seq, [150, 160, 610, 1110], [150, 150, 150, 1000])
+    (said,) = cv.collision_memory_words(m)[:1]
+    assert said == ("Layer 2 keeps collision frames 4.07x as long as ordinary frames (610 against 150 tokens); "
+                    "in the other layers the ratio runs from 1.0x to 1.11x.")
+    m = spans_by_kind(seq, [150, 300, 150], [150, 150, 150])
+    assert cv.collision_memory_words(m)[0] == ("Layer 1 keeps collision frames 2.0x as long as ordinary frames "
+                                               "(300 against 150 tokens); in each of the other layers it is 1.0x.")
+    m = spans_by_kind(seq, [1500, 100], [1000, 100])  # exactly the threshold counts
+    assert cv.collision_memory_words(m)[0].startswith("Layer 0 keeps collision frames 1.5x as long as ordinary "
+                                                      "frames (1,500 against 1,000 tokens)")
+
+
+def test_collision_words_when_no_layer_does():
+    seq = collision.generate(collision.SCALED, 400, seed=0)
+    m = spans_by_kind(seq, [99, 126, 200, 1100], [100, 100, 180, 1000])  # 0.99x to 1.26x: no effect
+    said = cv.collision_memory_words(m)
+    assert said[0] == ("No layer keeps collision frames much longer than ordinary frames: the ratio of their mean "
+                       "spans runs from 0.99x to 1.26x across the layers.")
+    assert not any(re.search(r"keeps collision frames [\d.]+x as long", s) for s in said)
+    m = spans_by_kind(seq, [200, 60, 210, 3480], [200, 106, 370, 3510])  # layers 1 and 2 keep them shorter
+    assert cv.collision_memory_words(m)[0] == (
+        "No layer keeps collision frames much longer than ordinary frames: the ratio of their mean spans runs "
+        "from 0.57x to 1.0x across the layers, and layers 1 and 2 keep them shorter.")
+    m = spans_by_kind(seq, [100, 100], [100, 100])
+    assert "the ratio of their mean spans is 1.0x in every layer." in cv.collision_memory_words(m)[0]
+    m = spans_by_kind(seq, [149], [100])  # just under 1.5x
+    assert cv.collision_memory_words(m)[0].startswith("No layer keeps collision frames much longer")
+
+
+def test_collision_words_about_answering_and_unasked_collisions():
+    seq = collision.generate(collision.SCALED, 400, seed=0)
+    kinds = token_kinds(seq)
+    assert kinds["answering"].any() and kinds["unasked"].any()
+    m = spans_by_kind(seq, [100, 100], [100, 100], answering=[100, 350])
+    assert cv.collision_memory_words(m)[1] == (
+        "Layer 1 keeps the collisions a later question asks about 3.5x as long as those no question asks about "
+        "(350 against 100 tokens); in the other layer the ratio is 1.0x.")
+    m = spans_by_kind(seq, [100, 100], [100, 100], answering=[105, 98])
+    assert cv.collision_memory_words(m)[1] == (
+        "No layer keeps the collisions a later question asks about much longer than those no question asks about: "
+        "the ratio of their mean spans runs from 0.98x to 1.05x across the layers.")
+    seq.answer_frames[:] = -1  # no question scored: no answering collision, no second sentence
+    m = span_by_frame_kind([np.ones((2, len(seq.tokens)))], [token_kinds(seq)])
+    assert len(cv.collision_memory_words(m)) == 1
+
+
+def test_collision_words_without_collisions_and_no_chart():
+    seq = collision.generate(collision.SCALED, 40, seed=0)
+    seq.collisions[:] = False
+    m = span_by_frame_kind([np.full((2, len(seq.tokens)), 50.0)], [token_kinds(seq)])
+    assert m["span_collision"] is None
+    assert cv.collision_memory_words(m) == [
+        "This sequence has no collision frame, so there is nothing to compare the ordinary frames with."]
+    fig = task_figures.spans_per_frame(SimpleNamespace(tokens=seq.tokens, spans=np.ones((2, len(seq.tokens))),
+                                                       n_layers=2, max_span=64), 8, seq.collisions)
+    (rug,) = [t for t in fig.data if t.name == "collision frame"]
+    assert len(rug.x) == 0
+    seq.collisions[:] = True
+    m = span_by_frame_kind([np.full((2, len(seq.tokens)), 50.0)], [token_kinds(seq)])
+    assert "no ordinary frames" in cv.collision_memory_words(m)[0]
+
+
+def test_spans_by_frame_kind_figure_two_bars_per_layer():
+    seq = collision.generate(collision.SCALED, 400, seed=0)
+    m = spans_by_kind(seq, [150, 160, 610, 1110], [150, 150, 150, 1000])
+    fig = task_figures.spans_by_frame_kind(m)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [t.name for t in bars] == ["collision frames", "ordinary frames"] and len(fig.data) == 2
+    assert fig.layout.barmode == "group"
+    for t, kind in zip(bars, ("collision", "ordinary")):
+        assert list(t.x) == ["layer 0", "layer 1", "layer 2", "layer 3"]  # numbered from 0, as on the page
+        assert list(t.y) == pytest.approx(m[f"span_{kind}"])
+        assert f"over {m[f'tokens_{kind}']:,} tokens" in t.hovertemplate
+        assert [c[0] for c in t.customdata] == ["1.0x", "1.07x", "4.07x", "1.11x"]
+    assert list(bars[1].text) == ["150", "150", "150", "1,000"]
+    assert fig.layout.yaxis.title.text == "mean span (tokens)"
+
+
+def test_span_heatmap_marks_exactly_the_collision_frames():
+    short = collision.generate(collision.SCALED, 100, seed=0)
+    tr = trace(tiny_model(seed=3, vocab_size=collision.vocab_size(collision.SCALED)), short.tokens)
+    fig = task_figures.spans_per_frame(tr, short.frame_len, short.collisions)
+    assert fig.data[0].type == "heatmap" and np.asarray(fig.data[0].z).shape == (2, 100)
+    (rug,) = [t for t in fig.data if t.name == "collision frame"]
+    assert rug.type == "scatter" and rug.showlegend and rug.mode == "markers"
+    assert list(rug.x) == np.flatnonzero(short.collisions).tolist() and len(rug.x) > 0
+    assert len(fig.layout.shapes) == 0  # one marker trace, never a shape per collision
+    assert fig.layout.xaxis.range == fig.layout.xaxis2.range == (-0.5, 99.5)
+    plain = task_figures.spans_per_frame(tr, short.frame_len)
+    assert [t.type for t in plain.data] == ["heatmap"]
+    seq = collision.generate(collision.SCALED, 3000, seed=0)
+    long = SimpleNamespace(tokens=seq.tokens, spans=np.ones((2, len(seq.tokens))), n_layers=2, max_span=64)
+    fig = task_figures.spans_per_frame(long, seq.frame_len, seq.collisions)  # 3,000 frames: still one trace
+    assert len(fig.data) == 2 and list(fig.data[1].x) == np.flatnonzero(seq.collisions).tolist()
+
+
 # --- the page ----------------------------------------------------------------------------------------
 
 def objects_app(frames: int | None = 48, seed: int = 0) -> AppTest:
@@ -230,7 +350,7 @@ def test_page_accuracy_chart_matches_the_trace(app_checkpoints):
     f = np.flatnonzero(seq.labels > 0)
     ok = tr.predictions[f * 8 + 7] == seq.labels[f]
     quarter = f * 4 // 48
-    (bars,) = [s for s in chart_specs(at) if s["data"] and s["data"][0].get("type") == "bar"]
+    (bars,) = [s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Share of the scored")]
     expect = [100 * ok[quarter == k].mean() if (quarter == k).any() else 0.0 for k in range(4)]
     assert list(bars["data"][0]["y"]) == pytest.approx(expect)
     assert any(s.get("y0") == 25 for s in bars["layout"]["shapes"])  # the chance line
@@ -262,6 +382,28 @@ def test_page_legend_quadrants_and_plain_words(app_checkpoints):
     a, b = seq.questions[f]
     assert f"p0 in colour {a} and p1 in colour {b}" in grid["layout"]["title"]["text"]
     assert f"p0 in colour {a} ({cv.COLOUR_NAMES[a]}) and p1 in colour {b}" in page_text(at)
+
+
+def test_page_compares_collision_and_ordinary_frames(app_checkpoints):
+    at = objects_app(48, seed=0)
+    seq = collision.generate(collision.SCALED, 48, 0)
+    model = ExpireSpanLM.from_pretrained(app_checkpoints / "object-collision")
+    m = span_by_frame_kind([trace(model, seq.tokens, targets=seq.targets).spans], [token_kinds(seq)])
+    assert m["tokens_collision"] and m["tokens_ordinary"]
+    text = page_text(at)
+    said = cv.collision_memory_words(m)
+    assert said and all(s in text for s in said)
+    assert "Does the model keep the collision frames longer?" in text
+    assert "has to keep the collisions in memory" not in text  # no claim the numbers do not back
+    charts = {s["layout"]["title"]["text"].split(":")[0]: s for s in chart_specs(at)}
+    bars = charts["Mean span per layer"]["data"]
+    assert [b["name"] for b in bars] == ["collision frames", "ordinary frames"]
+    assert list(bars[0]["y"]) == pytest.approx(m["span_collision"])
+    assert list(bars[1]["y"]) == pytest.approx(m["span_ordinary"])
+    assert list(bars[0]["x"]) == ["layer 0", "layer 1"]
+    heat = charts["How long each frame is remembered"]["data"]
+    (rug,) = [t for t in heat if t.get("name") == "collision frame"]
+    assert list(rug["x"]) == np.flatnonzero(seq.collisions).tolist()
 
 
 SHIPPED_RESULTS = Path(__file__).resolve().parents[2] / "checkpoints" / "results.json"

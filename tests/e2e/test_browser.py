@@ -1,5 +1,6 @@
 """Real-browser test: `streamlit run app/main.py` against a tiny checkpoint, driven by Playwright with
 Debian's chromium. Screenshots land in tests/artifacts/ (ignored by git)."""
+import re
 from pathlib import Path
 
 import pytest
@@ -207,6 +208,17 @@ def test_object_tracking_plays_frames(page, server):
         page.wait_for_function(title, arg=frame, timeout=30_000)
     page.get_by_text("Question at frame 3:").first.wait_for(timeout=30_000)  # the text beside the grid follows it
     page.screenshot(path=str(ARTIFACTS / "30-objects-frame-3.png"))
+    # the sentence on collision against ordinary frames, whichever way this sequence's numbers go, and its chart
+    said = page.get_by_text(re.compile(r"^(Layer \d+ keeps collision frames [\d.]+x as long as ordinary frames \("
+                                       r"|No layer keeps collision frames much longer than ordinary frames: )")).first
+    said.wait_for(timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(g => g.layout"
+                           " && String(g.layout.title.text).startsWith('Mean span per layer'))", timeout=30_000)
+    assert said.is_visible()
+    heat = page.locator(".js-plotly-plot").filter(has_text="How long each frame is remembered").first
+    heat.evaluate("e => e.scrollIntoView({block: 'start'})")  # the heatmap, the sentence and the bars in one view
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "31-objects-collision-spans.png"))
     assert page.get_by_text("Traceback").count() == 0 and page.dialogs == []
 
 

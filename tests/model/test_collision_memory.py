@@ -1,0 +1,63 @@
+"""The collision memory measures (docs/method.md section 17) on hand-made sequences and a tiny model."""
+import numpy as np
+import pytest
+
+from model.collision_memory import FRESH_SEEDS, frame_of_tokens, measure_fresh, span_by_frame_kind, token_kinds
+from model.tasks import collision
+from support import tiny_model
+
+
+def sequence_with(collided_frames, answered_frames, n_frames=6):
+    """A SCALED sequence whose collision and answer frames are set by hand (17.1)."""
+    seq = collision.generate(collision.SCALED, n_frames, seed=0)
+    seq.collisions[:] = False
+    seq.collisions[list(collided_frames)] = True
+    seq.answer_frames[:] = -1
+    for i, f in enumerate(answered_frames):
+        seq.answer_frames[n_frames - 1 - i] = f
+    return seq
+
+
+def test_token_kinds_follow_the_frames_17_1():
+    seq = sequence_with(collided_frames=[1, 3], answered_frames=[1])
+    kinds = token_kinds(seq)
+    L = seq.frame_len
+    assert (frame_of_tokens(seq)[::L] == np.arange(seq.n_frames)).all()
+    assert kinds["collision"].sum() == 2 * L and (kinds["collision"] == ~kinds["ordinary"]).all()
+    assert kinds["answering"][L:2 * L].all() and kinds["answering"].sum() == L  # frame 1: asked about later
+    assert kinds["unasked"][3 * L:4 * L].all() and kinds["unasked"].sum() == L  # frame 3: a collision never asked
+
+
+def test_span_ratio_pools_tokens_over_sequences_17_2():
+    a, b = sequence_with([1], [1]), sequence_with([2, 4], [4])
+    L = a.frame_len
+    spans_a = np.full((2, a.n_frames * L), 10.0)
+    spans_a[:, L:2 * L] = 40.0
+    spans_b = np.full((2, b.n_frames * L), 20.0)
+    spans_b[:, 2 * L:3 * L] = 100.0
+    spans_b[1, 4 * L:5 * L] = 0.0
+    out = span_by_frame_kind([spans_a, spans_b], [token_kinds(a), token_kinds(b)])
+    # layer 0: collision tokens 40 (L of them), 100 (L), 20 (L) -> 53.3; ordinary 10 (5L), 20 (4L) -> 14.4
+    assert out["span_collision"][0] == pytest.approx(160 / 3, abs=0.05)
+    assert out["span_ordinary"][0] == pytest.approx((10 * 5 + 20 * 4) / 9, abs=0.05)
+    assert out["ratio_collision_ordinary"][0] == pytest.approx((160 / 3) / (130 / 9), abs=0.01)
+    assert out["span_answering"][1] == pytest.approx((40 + 0) / 2, abs=0.05)  # a's frame 1, b's frame 4
+    assert out["span_unasked"][1] == pytest.approx(100.0)  # b's frame 2
+    assert out["tokens_collision"] == 3 * L and out["tokens_ordinary"] == 9 * L
+
+
+def test_a_kind_without_tokens_has_no_ratio():
+    seq = sequence_with([], [])
+    out = span_by_frame_kind([np.ones((2, seq.n_frames * seq.frame_len))], [token_kinds(seq)])
+    assert out["span_collision"] is None and out["ratio_collision_ordinary"] is None
+    assert out["span_ordinary"] == [1.0, 1.0]
+
+
+def test_fresh_sequences_are_traced_from_empty_memory_17_3():
+    model = tiny_model(vocab_size=collision.vocab_size(collision.SCALED), pre_norm=True)
+    out = measure_fresh(model, collision.SCALED, seeds=FRESH_SEEDS[:2], frames=40)
+    assert out["seeds"] == [9_000, 9_001] and out["frames"] == 40
+    seqs = [collision.generate(collision.SCALED, 40, s) for s in FRESH_SEEDS[:2]]
+    assert out["scored"] == sum(int((s.targets >= 0).sum()) for s in seqs)
+    assert 0 <= out["error"] <= 1 and len(out["ratio_collision_ordinary"]) == model.config.n_layers
+    assert out["tokens_collision"] + out["tokens_ordinary"] == 2 * 40 * collision.SCALED.frame_len
