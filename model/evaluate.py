@@ -20,7 +20,7 @@ from .cli import command, describe
 from .errors import ExpireSpanError
 from .expire_span import ExpireSpanLM
 from .jsonfile import read_small_json
-from .collision_memory import measure_fresh
+from .collision_memory import fresh_sequences, measure_fresh
 from .memory_use import (block_bootstrap, measure_text, needs_long_context, returning_names, training_words,
                          written_texts)
 from .metrics import eval_blocks, evaluate
@@ -60,7 +60,7 @@ def trace_seconds(model, tokens, repeats=3) -> float:
     return min(times)
 
 
-def test_metrics(model, task, data, seed, n_tokens, batch_size=8, span_limit=None, split="test") -> dict:
+def held_out_metrics(model, task, data, seed, n_tokens, batch_size=8, span_limit=None, split="test") -> dict:
     M = model.config.block_size
     walker = make_walker(task, data, split, batch_size, M, seed, n_tokens)
     return evaluate(model, walker, eval_blocks(walker, n_tokens, batch_size, M), span_limit=span_limit)
@@ -79,7 +79,7 @@ def bits_by_source(model, data, seed) -> dict:
     for name, split in [(s, f"test-{s}") for s in sources] + [("modern", "test-modern"), ("names", "test-names")]:
         path = corpus / f"{split}.txt"
         if path.exists():
-            result[name] = test_metrics(model, "text", data, seed, path.stat().st_size, split=split)["bits"]
+            result[name] = held_out_metrics(model, "text", data, seed, path.stat().st_size, split=split)["bits"]
     return {"bits_by_source": result} if result else {}
 
 
@@ -138,7 +138,7 @@ def measure(checkpoint: Path, task: str, figures: bool, n_tokens: int | None = N
     if task == "corridor":
         data["eval_length"] = data.get("eval_length", 1000)
     result = {"checkpoint": str(checkpoint), "config": model.config.to_dict(),
-              **test_metrics(model, task, data, seed, n_tokens)}
+              **held_out_metrics(model, task, data, seed, n_tokens)}
     if task == "text":
         result.update(bits_by_source(model, data, seed))
         source = (Path(data.get("corpus", "data/corpus")) / "test.txt").read_bytes()[:4096]
@@ -152,7 +152,7 @@ def measure(checkpoint: Path, task: str, figures: bool, n_tokens: int | None = N
         if task == "text":
             result.update(text_figures(model, data))
             L = model.config.max_span
-            quarter = test_metrics(model, task, data, seed, n_tokens, span_limit=L // 4)
+            quarter = held_out_metrics(model, task, data, seed, n_tokens, span_limit=L // 4)
             result["test_bits_at_quarter_L"] = quarter["bits"]
         elif task == "collision":
             result.update(collision_figures(model, data))
@@ -235,9 +235,11 @@ def source_table(entry: dict) -> list[str]:
 POLICY_TOKENS = {"text": 131072, "collision": 200_000, "corridor": 200_000}
 
 
-def measure_policies(checkpoint: Path, task: str, n_tokens: int | None = None, reference=None) -> dict:
-    """evaluate_policies on a checkpoint's held-out data; reference: the Expire-Span model's mean kept memory
-    per layer (for a baseline with as many layers: the same budgets), else its own."""
+def measure_policies(checkpoint: Path, task: str, n_tokens: int | None = None, reference=None,
+                     fresh: bool = False) -> dict:
+    """evaluate_policies on a checkpoint's held-out data (fresh: on the collision task's fresh sequences
+    instead, docs/method.md 17.3); reference: the Expire-Span model's mean kept memory per layer (for a baseline
+    with as many layers: the same budgets), else its own."""
     model = ExpireSpanLM.from_pretrained(checkpoint)
     cfg = run_config(checkpoint)
     data, seed = dict(cfg["data"]), cfg["train"]["seed"]
@@ -246,8 +248,10 @@ def measure_policies(checkpoint: Path, task: str, n_tokens: int | None = None, r
         data["eval_length"] = data.get("eval_length", 1000)
     if reference is not None and len(reference) != model.config.n_layers:
         reference = None
+    pieces = [(s.tokens, s.targets) for s in fresh_sequences(collision_config(data))] if fresh else None
     result = evaluate_policies(model, task, data, seed, n_tokens or POLICY_TOKENS[task], reference=reference,
-                               log=lambda line: print(f"{checkpoint}: {line}", file=sys.stderr, flush=True))
+                               log=lambda line: print(f"{checkpoint}: {line}", file=sys.stderr, flush=True),
+                               pieces=pieces)
     return {"checkpoint": str(checkpoint), **result}
 
 
@@ -263,6 +267,9 @@ def policy_entry(args, task: str, old: dict) -> dict:
     elif old.get("baseline", {}).get("reference") == reference and old["baseline"]["tokens"] == \
             entry["expire_span"]["tokens"]:
         entry["baseline"] = old["baseline"]
+    if task == "collision":  # also on the fresh sequences, at the budgets of the held-out pieces (17.3)
+        entry["fresh"] = {"expire_span": measure_policies(Path(args.checkpoint), task, reference=reference,
+                                                          fresh=True)}
     return entry
 
 
@@ -274,6 +281,10 @@ def policy_section(results: dict) -> list[str]:
         entry = results.get(name, {}).get("policies")
         if entry and entry.get("expire_span"):
             lines += ["", f"### {name}", "", *policy_table(entry)]
+            if entry.get("fresh", {}).get("expire_span"):
+                lines += ["", f"{name}, fresh sequences (docs/method.md 17.3: seeds 9,000-9,002, 3,000 frames "
+                          "each, from empty memory; the budgets of the table above):", "",
+                          *policy_table(entry["fresh"])]
             lines += [f"- note: {note}" for note in results[name].get("policy_notes", [])]
     if not lines:
         return []

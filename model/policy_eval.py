@@ -4,13 +4,13 @@ own mean kept memory per layer, and at half and twice it (15.6).
     result = evaluate_policies(model, "text", {"corpus": "data/corpus"}, seed=0, n_tokens=131072)
     lines = policy_table({"expire_span": result, "baseline": baseline_result})
 
-The data are exactly what `model.evaluate.test_metrics` scores with the same n_tokens and batch size: the
+The data are exactly what `model.evaluate.held_out_metrics` scores with the same n_tokens and batch size: the
 test split's block walker (`model.batches.make_walker`), whose B rows are contiguous slices of the test
 stream (text: test.txt; object collision: the generated test sequence) or, for the corridor, episodes of
 `eval_length`. Each row (each episode) is one piece, traced at batch 1 from empty memory, as its row starts
 there; every policy runs on the same pieces and is scored on the same positions (every target >= 0: the
 next byte for text, the questions for the tasks). So the model's own memory (`expire-span`) reproduces
-test_metrics' bits and error.
+held_out_metrics' bits and error.
 
 Budgets: per layer, the model's own mean visible memories over all blocks of all pieces (the pieces'
 `policies.visible_memories`, what `policies.default_budget` rounds for one trace) is the reference; a
@@ -36,7 +36,7 @@ METRIC = {"text": "bits", "collision": "error", "corridor": "error"}
 
 def held_out_pieces(model, task: str, data: dict, seed: int, n_tokens: int, batch_size: int = 8,
                 split: str = "test") -> list[tuple[np.ndarray, np.ndarray]]:
-    """(tokens, targets) of every row of the blocks test_metrics reads, cut where a row starts from empty
+    """(tokens, targets) of every row of the blocks held_out_metrics reads, cut where a row starts from empty
     memory (text and collision: once; the corridor: at every episode)."""
     M = model.config.block_size
     walker = make_walker(task, data, split, batch_size, M, seed, n_tokens)
@@ -89,13 +89,15 @@ def score(model, pieces, policy: Policy | None = None) -> tuple[dict, np.ndarray
 
 def evaluate_policies(model, task: str, data: dict, seed: int, n_tokens: int, budgets=tuple(SCALES),
                       reference=None, batch_size: int = 8,
-                      log: Callable[[str], None] | None = None) -> dict:
+                      log: Callable[[str], None] | None = None, pieces=None) -> dict:
     """Every memory policy on the held-out pieces of `task` (see the module docstring; task as in
     model/batches.py: text, collision, corridor; data: the run config's [data] without its task).
 
     budgets: which scales of the reference to run the budgeted policies at (half, mean, double).
     reference: per layer, the memories to scale (the Expire-Span model's `mean_kept`, for a baseline);
         default the model's own mean kept memory per layer.
+    pieces: (tokens, targets) pairs to score instead of the held-out pieces (each traced from empty memory),
+        e.g. the collision task's fresh sequences (docs/method.md 17.3); n_tokens and batch_size are then unused.
     Returns a JSON-ready dict: the task, its metric, tokens, pieces and scored positions, the model's own
     `mean_kept` per layer, the `reference`, `budgets` per scale, and `rows`, one per run: policy, scale
     (None for expire-span, the model's own memory, and keep-all), budget per layer, bits, error, scored,
@@ -107,7 +109,8 @@ def evaluate_policies(model, task: str, data: dict, seed: int, n_tokens: int, bu
         raise InputError(f"unknown budget scale {unknown[0]!r}: use {', '.join(SCALES)}")
     if reference is not None and len(reference) != cfg.n_layers:
         raise InputError(f"the reference gives {len(reference)} layers; the model has {cfg.n_layers}")
-    pieces = held_out_pieces(model, task, data, seed, n_tokens, batch_size)
+    if pieces is None:
+        pieces = held_out_pieces(model, task, data, seed, n_tokens, batch_size)
 
     def run(policy, scale=None):
         start = time.perf_counter()
@@ -229,7 +232,7 @@ def policy_table(entry: dict) -> list[str]:
     pieces = ("episodes" if task == "corridor" else "slices") + f" of {_names([f'{n:,}' for n in es['piece_tokens']])}"
     budgets = "; ".join(f"{LABELS[s]} {k}" for s, k in es["budgets"].items())
     lines = [f"{unit}, lower is better, on {es['tokens']:,} held-out tokens: the test split's {es['pieces']} "
-             f"{pieces} tokens that `test_metrics` reads, each traced from empty memory; {es['scored']:,} scored "
+             f"{pieces} tokens that `held_out_metrics` reads, each traced from empty memory; {es['scored']:,} scored "
              f"positions, the same for every policy. Budgets, memories per layer: {budgets}; x1 is the Expire-Span "
              f"model's own mean kept memory per layer ({es['mean_kept']}).", ""]
     if base is not None:

@@ -1,5 +1,5 @@
 """Memory policies on held-out data (model/policy_eval.py, docs/method.md 15.6): the budgets, the positions
-scored, agreement with the plain trace and test_metrics, the README table, and `model.evaluate --policies`."""
+scored, agreement with the plain trace and held_out_metrics, the README table, and `model.evaluate --policies`."""
 import json
 
 import numpy as np
@@ -9,8 +9,9 @@ from support import tiny_model
 from model import trace
 from model.batches import task_vocab_size
 from model.evaluate import main
-from model.evaluate import test_metrics as scored_like_the_test_table
+from model.evaluate import held_out_metrics
 from model.policies import BUDGETED, default_budget, visible_memories
+from model.tasks import collision
 from model.policy_eval import SCALES, evaluate_policies, held_out_pieces, policy_table, summary, value
 
 TEXT = (b"It was the best of times, it was the worst of times; the ferry left at dawn and came back late. "
@@ -83,7 +84,7 @@ def test_every_policy_is_scored_on_the_same_positions(measured, corpus):
 
 def test_the_model_s_own_memory_scores_as_a_plain_trace_and_test_metrics(measured, corpus):
     model, result = measured
-    want = scored_like_the_test_table(model, "text", corpus, 0, N_TOKENS, batch_size=ROWS)
+    want = held_out_metrics(model, "text", corpus, 0, N_TOKENS, batch_size=ROWS)
     assert value(result, "expire-span", metric="scored") == want["scored"]
     assert value(result, "expire-span") == pytest.approx(want["bits"], abs=1e-4)
     assert value(result, "expire-span", metric="error") == pytest.approx(want["error"], abs=1e-9)
@@ -103,9 +104,23 @@ def test_corridor_episodes_are_pieces_from_empty_memory():
     result = evaluate_policies(model, "corridor", data, 0, 24 * 8 * 2, budgets=("mean",))
     assert result["pieces"] == 16 and result["piece_tokens"] == [24] and result["scored"] == 16
     assert result["metric"] == "error" and {r["scored"] for r in result["rows"]} == {16}
-    want = scored_like_the_test_table(model, "corridor", data, 0, 24 * 8 * 2)
+    want = held_out_metrics(model, "corridor", data, 0, 24 * 8 * 2)
     assert value(result, "expire-span") == want["error"]
     assert value(result, "expire-span", metric="bits") == pytest.approx(want["bits"], abs=1e-4)
+
+
+def test_given_pieces_are_scored_instead_of_the_held_out_ones():
+    """The collision task's fresh sequences (docs/method.md 17.3) go in as pieces, each from empty memory."""
+    cfg = collision.SCALED
+    model = tiny_model(vocab_size=collision.vocab_size(cfg), pre_norm=True)
+    seqs = [collision.generate(cfg, 30, seed) for seed in (9_000, 9_001)]
+    pieces = [(s.tokens, s.targets) for s in seqs]
+    result = evaluate_policies(model, "collision", {}, 0, 0, budgets=("mean",), pieces=pieces)
+    assert result["pieces"] == 2 and result["piece_tokens"] == [30 * cfg.frame_len]
+    assert result["scored"] == sum(int((s.targets >= 0).sum()) for s in seqs)
+    wrong = sum(int((trace(model, s.tokens, targets=s.targets).predictions != s.targets)[s.targets >= 0].sum())
+                for s in seqs)
+    assert value(result, "expire-span") == wrong / result["scored"]
 
 
 def synthetic(own: float, numbers: dict, keep_all: float, expire_span=True, L=64) -> dict:
