@@ -21,7 +21,7 @@ class Familiarity(NamedTuple):
     message: str  # plain words for the page
 
 
-def test_bits_from_card(card: str | None) -> float | None:
+def held_out_bits_from_card(card: str | None) -> float | None:
     """The held-out bits per byte in a model card's "Results" section (a line "- bits: <number>"), or None."""
     if not card:
         return None
@@ -38,10 +38,10 @@ def test_bits_from_card(card: str | None) -> float | None:
     return None
 
 
-def familiarity(text_bits: float, test_bits: float) -> Familiarity:
+def familiarity(text_bits: float, held_out_bits: float) -> Familiarity:
     """How far this text is from what the model learned, judged by its loss against the test figure."""
-    ratio = text_bits / test_bits
-    said = f"{text_bits:.2f} bits per byte on this text against {test_bits:.2f} on the model's own test text"
+    ratio = text_bits / held_out_bits
+    said = f"{text_bits:.2f} bits per byte on this text against {held_out_bits:.2f} on the model's own test text"
     if ratio <= FAMILIAR_RATIO:
         return Familiarity(FAMILIAR, ratio, f"The model reads this text about as well as what it learned ({said}).")
     if ratio <= FOREIGN_RATIO:

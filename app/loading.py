@@ -17,7 +17,7 @@ from model.trace import Trace
 from model.tasks import collision, corridor
 from model.vocab import VOCAB_FILE
 
-from .familiarity import test_bits_from_card
+from .familiarity import held_out_bits_from_card
 from .settings import (CHECKPOINTS_ENV, MAX_CARD_BYTES, MAX_INPUT_BYTES, MAX_RESULTS_BYTES,
                        MAX_RUN_CONFIG_BYTES, SHIPPED)
 from .views.corridor import CORRIDOR_CONFIG  # the Teaching page's episodes (settings.CORRIDOR_TASK)
@@ -146,7 +146,7 @@ def results_of(source: str) -> dict | None:
     return None
 
 
-def test_bits(source: str) -> float | None:
+def held_out_bits(source: str) -> float | None:
     """A checkpoint's held-out bits per byte (the figure the familiarity note compares a text with): from its
     entry of results.json (results_of), else from its model card's Results section (Hub and converted
     checkpoints, which have no entry); None when neither holds one."""
@@ -154,7 +154,7 @@ def test_bits(source: str) -> float | None:
     bits = measured.get("bits") if isinstance(measured, dict) else None
     if isinstance(bits, (int, float)) and not isinstance(bits, bool) and bits > 0:
         return float(bits)
-    return test_bits_from_card(read_model_card(source))
+    return held_out_bits_from_card(read_model_card(source))
 
 
 @functools.lru_cache(maxsize=8)

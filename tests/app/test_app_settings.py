@@ -177,11 +177,11 @@ def test_results_of_finds_the_entry_that_measured_a_checkpoint(tmp_path):
 
 
 def test_test_bits_come_from_results_json_else_from_the_card(tmp_path):
-    assert loading.test_bits(str(ROOT / "checkpoints" / "text")) == RESULTS["text"]["expire_span"]["bits"]
+    assert loading.held_out_bits(str(ROOT / "checkpoints" / "text")) == RESULTS["text"]["expire_span"]["bits"]
     folder = checkpoint_folder(tmp_path, "converted")
     (folder / "README.md").write_text("# A card\n\n## Results\n\n- bits: 1.25\n")
-    assert loading.test_bits(str(folder)) == 1.25  # no results.json beside it: the card's figure
-    assert loading.test_bits(str(checkpoint_folder(tmp_path, "bare"))) is None
+    assert loading.held_out_bits(str(folder)) == 1.25  # no results.json beside it: the card's figure
+    assert loading.held_out_bits(str(checkpoint_folder(tmp_path, "bare"))) is None
 
 
 def test_the_object_page_quotes_only_figures_from_results_json():

@@ -222,9 +222,9 @@ def test_default_edit_replaces_the_longest_kept_name(tr):
 
 def test_familiarity_from_the_model_card():
     card = "# m\n\n## Results (held-out data)\n\n- bits: 1.7606\n- error: 0.37\n"
-    assert familiarity.test_bits_from_card(card) == pytest.approx(1.7606)
-    assert familiarity.test_bits_from_card("# no results\n- bits: 3") is None
-    assert familiarity.test_bits_from_card(None) is None
+    assert familiarity.held_out_bits_from_card(card) == pytest.approx(1.7606)
+    assert familiarity.held_out_bits_from_card("# no results\n- bits: 3") is None
+    assert familiarity.held_out_bits_from_card(None) is None
     assert familiarity.familiarity(2.3, 1.76).level == familiarity.FAMILIAR
     assert familiarity.familiarity(3.2, 1.76).level == familiarity.HARDER
     far = familiarity.familiarity(4.8, 1.76)

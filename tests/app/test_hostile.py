@@ -1197,7 +1197,7 @@ def test_a_bad_init_from_config_is_one_config_error(tmp_path, text):
 def test_reading_the_test_figure_from_a_large_card_is_linear(card):
     from app import familiarity
     start = time.perf_counter()
-    found = familiarity.test_bits_from_card(card)
+    found = familiarity.held_out_bits_from_card(card)
     assert time.perf_counter() - start < 1
     assert found == (1.5 if card.endswith("1.5\n") else None)
 
@@ -1205,9 +1205,9 @@ def test_reading_the_test_figure_from_a_large_card_is_linear(card):
 def test_the_test_figure_is_still_read_from_a_card():
     from app import familiarity
     card = "# m\n\n## Results (held-out)\n\n- other: 2\n  - bits:  1.7606  \n## Use\n- bits: 9\n"
-    assert familiarity.test_bits_from_card(card) == pytest.approx(1.7606)
-    assert familiarity.test_bits_from_card("- bits: 1.5\n## Results\n") is None
-    assert familiarity.test_bits_from_card("## Results\n- bits: 1.5x\n- bits: 2\n") == 2
+    assert familiarity.held_out_bits_from_card(card) == pytest.approx(1.7606)
+    assert familiarity.held_out_bits_from_card("- bits: 1.5\n## Results\n") is None
+    assert familiarity.held_out_bits_from_card("## Results\n- bits: 1.5x\n- bits: 2\n") == 2
 
 
 # 8. converted vocabularies: only tokens the loader accepts; a card's values never leave their place

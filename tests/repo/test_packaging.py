@@ -93,3 +93,12 @@ def test_the_packages_import_from_any_folder(tmp_path):
     origins = done.stdout.split()
     assert origins == [str(ROOT / "model" / "__init__.py"), str(ROOT / "app" / "__init__.py"),
                        str(ROOT / "app" / "views" / "__init__.py"), str(ROOT / "bench" / "models.py")], origins
+
+
+def test_no_production_function_is_named_like_a_test():
+    """pytest collects test_* names: a production function so named would be collected, or renamed on import."""
+    bad = [f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"
+           for folder in ("model", "app", "bench") for path in sorted((ROOT / folder).rglob("*.py"))
+           for node in ast.walk(ast.parse(path.read_text()))
+           if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")]
+    assert not bad, bad
