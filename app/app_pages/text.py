@@ -58,8 +58,8 @@ def words_and_stats():
 T = len(tr.tokens)
 words, stats = store.shared_view((view_key, "words"), words_and_stats)  # built once for every session
 text_bits = float(np.nanmean(tr.bits)) if not np.isnan(tr.bits).all() else None
-test_bits = familiarity.test_bits_from_card(loading.read_model_card(source))
-known = familiarity.familiarity(text_bits, test_bits) if text_bits is not None and test_bits else None
+held_out_bits = familiarity.held_out_bits_from_card(loading.read_model_card(source))
+known = familiarity.familiarity(text_bits, held_out_bits) if text_bits is not None and held_out_bits else None
 with right:
     summary = [f"**{T:,}** bytes", f"**{tr.n_layers}** layers",
                f"memories in use: **{tr.mean_kept:,.0f}** of {tr.max_span:,} "
