@@ -71,6 +71,8 @@ def apply_pending(page: str, checkpoints: list[str]) -> None:
     for key, value in slide.controls.items():
         ss[key] = VIEW_IDS[value] if key == "view" else value
     if page == "text":
+        if "forget_at" in slide.controls or "forget_layer" in slide.controls:
+            ss["forget_open"] = True  # made with "Forget a word" open (its controls are drawn only then)
         if slide.text is not None:
             ss["input_kind"], ss["text_input"] = "Type or paste", slide.text
         elif "example" in slide.controls:

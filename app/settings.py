@@ -72,3 +72,9 @@ POLICIES_STRIP_BYTES = 1500    # bytes before that step its strips show
 # question asks about longer than the rest) only where the ratio of their mean spans reaches this
 # (model/collision_memory.py; docs/method.md section 17).
 COLLISION_KEEP_RATIO = 1.5
+
+# --- forgetting a word (the Text page's "Forget a word" section; model/forgetting.py, docs/method.md 18) -----------
+FORGET_NOTHING_BITS = 0.1  # extra bits after the word, either way, that read as "changes almost nothing"
+FORGET_ROWS = 10           # the later words that lost most, listed
+FORGET_KEPT = 4            # forget results one session keeps (the traces; their attention lives in the store)
+FORGET_CONTEXT = 400       # bytes before the step shown in the attention strips (from the forgotten word at most)

@@ -16,6 +16,7 @@ from collections import OrderedDict
 import numpy as np
 import streamlit as st
 from model import Tracer
+from model.forgetting import Forget
 from model.trace import BLOCKS_PER_PASS, MAX_ATTENTION_TOKENS, Trace, encode_for
 
 from . import loading, settings
@@ -50,7 +51,8 @@ def _freeze_heap() -> None:
 
 @st.cache_resource
 def trace_store():
-    """{(source, weights version, input hash, cut, attention layer): Trace}, least recently used first, and its lock."""
+    """{(source, weights version, input hash, cut, attention layer, policy, forget): Trace}, least recently used
+    first, and its lock."""
     return OrderedDict(), threading.Lock()
 
 
@@ -68,9 +70,18 @@ def view_store():
     return OrderedDict(), threading.Lock(), {}
 
 
-def _trace_key(source, tokens, targets, cut, attention_layer, policy) -> tuple:
+def _trace_key(source, tokens, targets, cut, attention_layer, policy, forget=None) -> tuple:
     data = loading.digest(tokens) + ("" if targets is None else loading.digest(targets))
-    return (source, loading.checkpoint_version(source), data, cut, attention_layer, policy)
+    return (source, loading.checkpoint_version(source), data, cut, attention_layer, policy, forget_ranges(forget))
+
+
+def forget_ranges(forget) -> tuple | None:
+    """A trace's memories to forget as the store keys them: its checked (layer or None, start, end) ranges, None
+    for nothing to forget (the plain trace)."""
+    if forget is None:
+        return None
+    ranges = (forget if isinstance(forget, Forget) else Forget(tuple(forget))).ranges
+    return ranges or None
 
 
 def trace_key(source: str, tokens) -> tuple:
@@ -114,26 +125,29 @@ def shared_view(key: tuple, build):
 
 
 def has_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None,
-              policy=None) -> bool:
+              policy=None, forget=None) -> bool:
     """Whether run_trace with these arguments would answer from the store, without running the model."""
     store, store_lock = trace_store()
     with store_lock:
-        return _trace_key(source, tokens, targets, cut, attention_layer, policy) in store
+        return _trace_key(source, tokens, targets, cut, attention_layer, policy, forget) in store
 
 
-def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None, policy=None):
+def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: int | None = None, policy=None,
+              forget=None):
     """The trace of an input, from the store or computed with a progress bar for long inputs; a class opening one
     example at once runs the model once.
     cut > 1: the maximum span is cut to L // cut at inference (spans clipped, paper Figure 9).
     attention_layer: also record that layer's attention (inputs of at most MAX_ATTENTION_TOKENS tokens).
-    policy: a model.policies.Policy with its budget given (a memory rule instead of the model's spans)."""
-    key = _trace_key(source, tokens, targets, cut, attention_layer, policy)
+    policy: a model.policies.Policy with its budget given (a memory rule instead of the model's spans).
+    forget: (layer or None, start, end) token ranges forced out of memory (model/forgetting.py, docs/method.md 18)."""
+    key = _trace_key(source, tokens, targets, cut, attention_layer, policy, forget)
+    forget = key[-1]
 
     def compute():
         if COUNT_TRACES:
             sys.stderr.write(f"model trace {key[2]} cut={cut}\n")  # one write: lines of traces started together
             sys.stderr.flush()  # never interleave (print writes the line end separately)
-        return _compute_trace(source, tokens, targets, cut, attention_layer, policy)
+        return _compute_trace(source, tokens, targets, cut, attention_layer, policy, forget)
 
     store, lock = trace_store()
     return _once(key, store, lock, traces_in_flight(), MAX_TRACES, compute,
@@ -171,7 +185,7 @@ class ProgressPacer:
         return True
 
 
-def _compute_trace(source, tokens, targets, cut, attention_layer, policy):
+def _compute_trace(source, tokens, targets, cut, attention_layer, policy, forget=None):
     model, lock = model_and_lock(source)
     span_limit = model.config.max_span // cut if cut > 1 else None
     bar = st.empty()
@@ -182,18 +196,19 @@ def _compute_trace(source, tokens, targets, cut, attention_layer, policy):
             bar.progress(done / total, text=f"Tracing: {done:,} of {total:,} tokens")
 
     try:
-        return _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer, policy)
+        return _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer, policy, forget)
     finally:
         bar.empty()
 
 
-def _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer=None, policy=None):
+def _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer=None, policy=None,
+                    forget=None):
     """Trace pass by pass, taking the shared model for one pass of the model at a time (in arrival order),
     so that concurrent sessions take turns instead of waiting for a long trace to finish."""
     ids = encode_for(model, tokens)  # through the model's byte vocabulary, if it has one
     targets = None if targets is None else np.asarray(targets)
     tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit,
-                    policy=policy)
+                    policy=policy, forget=forget)
     step = BLOCKS_PER_PASS * model.config.block_size
     for a in range(0, len(ids), step):
         with lock:

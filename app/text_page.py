@@ -2,7 +2,8 @@
 
 The ids and labels, in the order shown, are the pure table app.views.text_view_ids (decks and links read it too);
 here each id gets its render function, `render_<id>(ctx)`, which draws the view under the page's input and
-returns what the page's export offers (Shown). The page (app_pages/text.py) calls VIEWS[view_id].render(ctx).
+returns what the page's export offers (Shown). The page (app_pages/text.py) calls VIEWS[view_id].render(ctx),
+then forget_section(ctx): under every view, forget a word and see what the rest of the text loses.
 """
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
@@ -12,13 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from app import loading, play, presenter, settings, store, ui
-from app.views import attention, diff, figures, kept, memory
+from app.views import attention, diff, exports, figures, forgetting, kept, memory
 from app.views.examples import partner_text
 from app.views.scales import SCALE_HELP, SCALES, scale_values
 from app.views.strips import scale_legend, strips_html, text_strip
 from app.views.text_view_ids import STRIP_MODES, VIEW_IDS
 from app.views.words import split_words
-
 
 
 @dataclass(frozen=True)
@@ -334,6 +334,139 @@ def render_edit(ctx: Context) -> Shown:
             else:
                 st.info("No word present in both versions changed its span by more than 0.01 steps.")
     return Shown(fig=fig)
+
+
+def forget_controls(ctx: Context, labels: dict) -> tuple[int, int]:
+    """The word to forget (its first byte, as links and decks carry it) and the layer (-1: every layer). At first
+    the longest-kept word, in every layer; a value from a link or deck that this text or model does not have is
+    moved to the nearest word or layer, with a note. A word left from the text before goes back to the first."""
+    ss, n = st.session_state, ctx.tr.n_layers
+    last = ss.get("_forget_on")  # (trace key, word, layer) the controls showed last
+    at, layer = ss.get("forget_at"), ss.get("forget_layer")
+    whole = isinstance(at, int) and not isinstance(at, bool)
+    if at not in labels:
+        from_before = last is not None and last[0] != ctx.key and last[1] == at
+        near = forgetting.nearest_word(ctx.words, at) if whole and not from_before else None
+        ss["forget_at"] = forgetting.default_word(ctx.words, ctx.stats) if near is None else near
+        if near is not None:
+            st.info(f"Byte {at:,} starts no word of this text: the nearest word is chosen, "
+                    f"{ui.plain(labels[near])}.")
+    if layer not in range(forgetting.ALL_LAYERS, n):
+        moved = isinstance(layer, int) and not isinstance(layer, bool) and (last is None or last[2] != layer)
+        ss["forget_layer"] = min(max(layer, forgetting.ALL_LAYERS), n - 1) if moved else forgetting.ALL_LAYERS
+        if moved:
+            st.info(f"This model has layers 0 to {n - 1}, not layer {layer}: "
+                    f"{forgetting.layer_name(ss['forget_layer'])} is chosen.")
+    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    at = c1.selectbox("Word to forget (the longest-kept word first)", list(labels), key="forget_at",
+                      format_func=labels.get)
+    layer = c2.selectbox("Forget it in", list(range(forgetting.ALL_LAYERS, n)), key="forget_layer",
+                         format_func=lambda l: "all layers" if l == forgetting.ALL_LAYERS else f"layer {l}")
+    c3.button("Forget it", key="forget_go", type="primary")
+    ss["_forget_on"] = (ctx.key, at, layer)
+    return at, layer
+
+
+def forget_section(ctx: Context) -> None:
+    """Under every view: forget a word and see what the rest of the text loses (docs/method.md 18). Built only
+    while open (opening it reruns the page): closed, it is one element of each page run."""
+    section = st.expander("Forget a word: what the rest of the text loses without it", key="forget_open",
+                          on_change="rerun")
+    if section.open:
+        with section:
+            forget_word(ctx)
+
+
+def forget_word(ctx: Context) -> None:
+    tr, words, ss = ctx.tr, ctx.words, st.session_state
+    labels = ctx.shared("forget-words", build=lambda: forgetting.word_labels(words))
+    if not labels:
+        st.info("This text has no words to forget (only spaces and marks).")
+        return
+    at, layer = forget_controls(ctx, labels)
+    w = forgetting.word_index(words, at)
+    end, word = int(words.stop[w]), words.text[w]
+    ranges = forgetting.forget_ranges(layer, at, end)
+    key = (ctx.key, at, end, layer)
+    done = ss.setdefault("_forgotten", {})  # {(trace key, word start, end, layer): the trace with it forgotten}
+    if key not in done and (ss.get("forget_go") or store.has_trace(ctx.source, ctx.text, forget=ranges)):
+        with ui.failures("Cannot forget this word"):
+            with store.still_note(f"Reading the text again without '{word}' in {forgetting.layer_name(layer)}..."):
+                done[key] = store.run_trace(ctx.source, ctx.text, forget=ranges)
+            while len(done) > settings.FORGET_KEPT:
+                done.pop(next(iter(done)))
+    forgot = done.get(key)
+    if forgot is None:
+        st.caption(f"Press **Forget it**: the model reads the text again with '{ui.plain(word)}' (bytes {at:,}-"
+                   f"{end - 1:,}) gone from the memory of {forgetting.layer_name(layer)} from the moment it is "
+                   "read, and every later byte shows what that cost.")
+        return
+    delta = forgetting.change(tr.bits, forgot.bits)
+    rows = forgetting.loss_rows(words, delta, at, end)
+    st.markdown(ui.plain(forgetting.sentence(word, layer, forgetting.extra_after(delta, end), rows)))
+    st.caption("Only this occurrence is forgotten, and only in the layers named: earlier mentions of the word, the "
+               "other layers and the bytes around it may still carry what it said, so a small change does not mean "
+               "the model never used it.")
+    size = presenter.font_size()
+    if rows:
+        ui.html_block('<p style="margin:0.3rem 0"><b>Later words that lost most</b> when it was forgotten</p>'
+                      + kept.rises_table_html(rows, font_size=size - 1))
+    lo = int(words.start[np.searchsorted(words.start, max(0, at - 80))])
+    hi = min(ctx.T, lo + settings.TEXT_WINDOW)
+
+    def strip() -> str:
+        vmax = forgetting.symmetric_scale(delta)
+        row = forgetting.diff_strip(tr.tokens, delta, vmax, lo, hi, (at, end))
+        return forgetting.diff_legend(vmax) + forgetting.diff_strips_html(
+            [(f"change in loss when '{word}' (outlined) is forgotten in {forgetting.layer_name(layer)}", row)], size)
+
+    body = ctx.shared("forget-strip", at, end, layer, size, build=strip)
+    ui.html_block(body)
+    st.caption(f"Bytes {lo:,}-{hi - 1:,} of {ctx.T:,}, from the forgotten word on: nothing before it changes. "
+               "Hover a character for its change in bits.")
+    title = f"Forgetting '{word}' (byte {at:,}) in {forgetting.layer_name(layer)}"
+    c1, c2 = st.columns(2)
+    c1.download_button("Change per byte as CSV", lambda: exports.change_csv(tr.tokens, tr.bits, forgot.bits, (at, end)),
+                       file_name=f"{ui.file_stem('forget-a-word', ctx.meta)}-change.csv", mime="text/csv",
+                       key="dl_forget_csv", on_click="ignore")
+    with c2:
+        ui.download_view(title, body, ctx.meta, "forget-strip", "This strip as HTML")
+    if rows:
+        forget_attention(ctx, word, at, layer, ranges, forgot, forgetting.peak_byte(
+            words, delta, forgetting.word_index(words, rows[0]["at byte"])))
+
+
+@ui.failures("Cannot show where this step's attention went")
+def forget_attention(ctx: Context, word: str, at: int, layer: int, ranges: list, forgot, peak: int) -> None:
+    """Where the step that predicted the byte that lost most (peak) looked, with and without the memory, in the
+    chosen layer (for every layer: the one whose attention went most to the word), when that step is within the
+    bytes whose attention is recorded."""
+    t = peak - 1
+    if t < 1:
+        return  # no step before it reads anything
+    if t >= store.ATTENTION_BYTES:
+        st.caption(f"Where the attention went is recorded for the first {store.ATTENTION_BYTES:,} bytes of a text; "
+                   f"the byte that lost most, {peak:,}, lies beyond them.")
+        return
+    head = loading.cut_text(ctx.text, store.ATTENTION_BYTES)
+    with store.still_note("Recording the attention with and without the memory..."):
+        readers = (store.attention_traces(ctx.source, ctx.text) if layer == forgetting.ALL_LAYERS  # the view's
+                   else [store.run_trace(ctx.source, head, attention_layer=layer)])
+        if t >= len(readers[0].tokens):
+            st.caption(f"The byte that lost most, {peak:,}, lies beyond the bytes whose attention is recorded.")
+            return
+        shares = [forgetting.share_on(ctx.words, attention.read_by([r], t)[0], at) for r in readers]
+        plain = readers[int(np.argmax(shares))]  # every layer: the one that read the word most
+        without = store.run_trace(ctx.source, head, attention_layer=plain.attention_layer, forget=ranges)
+    st.markdown(ui.plain(forgetting.attention_note(word, plain.attention_layer, t, max(shares),
+                                                   most=layer == forgetting.ALL_LAYERS)))
+    lo = max(0, t - settings.TEXT_WINDOW, min(at - 40, t - settings.FORGET_CONTEXT))
+    rows = [(f"with the memory · {label}", strip) for label, strip in
+            attention.attention_rows(ctx.words, [plain], t, ctx.tr, lo=lo)]
+    rows += [(f"without it · {label}", strip) for label, strip in
+             attention.attention_rows(ctx.words, [without], t, forgot, lo=lo)]
+    ui.html_block(scale_legend(0, 1, "shared", "share of the layer's attention, from none to its favourite:")
+                  + strips_html(rows, presenter.font_size()))
 
 
 # The registry: each view id of the pure table, in its order, with its render function.

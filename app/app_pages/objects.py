@@ -8,9 +8,9 @@ from model.tasks import collision
 
 from app import loading, play, settings, store, ui
 from app.views import task_figures
-from app.views.collision import (accuracy, accuracy_by_part, collision_memory_words, colour_legend_html,
-                                frame_story, md_escape, measured_note, next_collision, parse_upload, quadrant_note,
-                                question_rows)
+from app.views.collision import (accuracy, accuracy_by_part, changed_after, collision_memory_words,
+                                colour_legend_html, forget_collision_words, forget_rows, frame_forget, frame_story,
+                                md_escape, measured_note, next_collision, parse_upload, quadrant_note, question_rows)
 
 st.title("Object tracking: where did they collide?")
 st.markdown("Particles drift on a small grid and now and then change colour. When two particles land in the "
@@ -110,6 +110,30 @@ def frame_view():
     with right_col:
         for line in frame_story(tr, seq, f):
             st.markdown(line)
+    if seq.collisions[f]:
+        forget_view(f)
+
+
+def forget_view(f: int) -> None:
+    """"Forget this collision": the sequence traced again with frame f forced out of every layer's memory, and what
+    that did to the questions the collision answers."""
+    shown_for = (name, loading.checkpoint_version(source), loading.digest(seq.tokens), f)
+    if st.button("Forget this collision", key="objects_forget",
+                 help="Trace the sequence again with every token of this frame forced out of every layer's memory "
+                      "from the moment it is read, and compare the answers to the questions it answers."):
+        st.session_state["objects_forgot"] = shown_for  # shown until the frame, sequence or model changes
+    if st.session_state.get("objects_forgot") != shown_for:
+        return
+    with ui.failures("Cannot trace the sequence without this collision"):
+        forgot = store.run_trace(source, seq.tokens, seq.targets, forget=frame_forget(seq, f))
+        rows = forget_rows(tr, forgot, seq, f)
+        st.markdown(md_escape(forget_collision_words(rows, *changed_after(tr, forgot, seq, f))))
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
+            st.caption("One row per scored question this collision answers: quadrants 1 to 4 as on the grid; "
+                       "'with it': the model's answer as it reads the sequence; 'without it': its answer when "
+                       f"the {seq.frame_len} tokens of frame {f} are forced out of every layer's memory as soon as "
+                       "they are read.")
 
 
 frame_view()

@@ -5,8 +5,8 @@ from model.tasks import corridor
 
 from app import loading, settings, store, ui
 from app.views import task_figures
-from app.views.corridor import (CORRIDOR_CONFIG, answer, by_elimination, cue_report, cue_spans_alone,
-                                make_episode)
+from app.views.corridor import (CORRIDOR_CONFIG, answer, by_elimination, cue_forget, cue_report, cue_spans_alone,
+                                forget_sentence, make_episode)
 
 st.title("Teaching: the corridor")
 st.markdown("An episode is **START, a cue, a corridor of distractors, QUERY**. At the query the model must "
@@ -40,7 +40,8 @@ kept = [r["layer"] for r in rows if r["cue seen at the query"] > 0]
 st.markdown(f"The cue is **{'still held' if kept else 'gone'}** at the query"
             + (f" in layer(s) {', '.join(map(str, kept))}." if kept else "."))
 spans_alone = cue_spans_alone(lambda tokens: store.run_trace(source, tokens))
-if ok and not kept and by_elimination(ep, spans_alone):
+eliminated = ok and not kept and by_elimination(ep, spans_alone)
+if eliminated:
     others = ", ".join(f"cue {c}: {s:,.0f}" for c, s in spans_alone.items() if c != ep.cue)
     st.info(f"The answer is right with no memory of the cue: the model answers cue {ep.cue} by elimination. It "
             f"keeps every other cue past the query (longest spans: {others} steps) and lets cue {ep.cue} go at once "
@@ -49,6 +50,19 @@ elif ok and not kept:
     st.info("The answer is right although the cue's own memory has expired: before it went, later tokens "
             "attended to it and carried the cue forward in their own memories (look for the distractors with "
             "long spans).")
+
+shown_for = (name, loading.checkpoint_version(source), loading.digest(ep.tokens))  # this model, this episode
+if st.button("Forget the cue", key="corridor_forget",
+             help="Run this episode again with the cue forced out of every layer's memory from the moment it is "
+                  "read, and compare the answers."):
+    st.session_state["corridor_forgot"] = shown_for  # shown until the episode or the model changes
+if st.session_state.get("corridor_forgot") == shown_for:
+    with ui.failures("Cannot trace this episode without the cue"):
+        without = answer(store.run_trace(source, ep.tokens, ep.targets, forget=cue_forget(ep)), ep)
+        f1, f2 = st.columns(2)
+        f1.metric("Probability of the true cue, cue in memory", f"{p_true:.2f}")
+        f2.metric("Probability of the true cue, cue forgotten", f"{without[1]:.2f}")
+        st.markdown(forget_sentence(ep, (guess, p_true), without, eliminated))
 fig = task_figures.corridor_spans(tr, ep.cue_pos, ep.query_pos)
 ui.chart(fig, key="corridor_spans")
 st.dataframe(pd.DataFrame(rows), hide_index=True)

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from app import familiarity, loading, store, ui
-from app.text_page import VIEWS, Context
+from app.text_page import VIEWS, Context, forget_section
 from app.views import figures, kept
 from app.views.examples import EXAMPLES, example_text
 from app.views.text_view_ids import VIEW_OF_LABEL
@@ -103,6 +103,7 @@ meta = dict(checkpoint=name, input_sha1=loading.digest(text))
 ctx = Context(tr=tr, text=text, source=source, example=example, words=words, stats=stats, start=start, stop=stop,
               meta=meta, text_bits=text_bits, key=view_key)
 fig, page, animation = VIEWS[VIEW_OF_LABEL[view]].render(ctx)
+forget_section(ctx)  # under every view: forget a word (folded until opened)
 
 if T > figures.MAX_WINDOW:
     with overview.container():

@@ -232,6 +232,78 @@ def question_rows(trace, seq, limit: int = 5000) -> list[dict]:
     return rows
 
 
+# --- forced forgetting of a collision (model/forgetting.py, docs/method.md section 18) -------------------------------
+
+def frame_forget(seq, frame: int) -> list[tuple[None, int, int]]:
+    """The range to forget for "Forget this collision": every token of the frame, in every layer."""
+    return [(None, frame * seq.frame_len, (frame + 1) * seq.frame_len)]
+
+
+def forget_rows(plain, forgot, seq, frame: int) -> list[dict]:
+    """One row per scored question that the collision of `frame` answers: its true quadrant and the model's answer
+    with the frame in memory (plain trace) and without it (forgot), each right or not."""
+    rows = []
+    for f in np.flatnonzero((seq.labels > 0) & (seq.answer_frames == frame)):
+        q, truth = question_position(seq, int(f)), int(seq.labels[f])
+        with_it, without = int(plain.predictions[q]), int(forgot.predictions[q])
+        rows.append({"question at frame": int(f), "asked colours": tuple(int(c) for c in seq.questions[f]),
+                     "true quadrant": truth, "answer with it": with_it, "answer without it": without,
+                     "right with it": with_it == truth, "right without it": without == truth})
+    return rows
+
+
+def changed_after(plain, forgot, seq, frame: int) -> tuple[int, int]:
+    """(scored answers from `frame` on that forgetting it changed, scored questions from `frame` on): the
+    question of the frame itself comes after its particles' tokens."""
+    frames, _, guess = scored(plain, seq)
+    later = frames >= frame
+    moved = guess[later] != forgot.predictions[question_position(seq, frames[later])]
+    return int(moved.sum()), int(later.sum())
+
+
+def _n(k: int, one: str, many: str) -> str:
+    return f"{k:,} {one if k == 1 else many}"
+
+
+def forget_collision_words(rows: list[dict], changed: int, later: int) -> str:
+    """What forgetting a collision did, in plain words: how many questions it answered and how many of them go
+    wrong (or right) without it; when it answered none, how many scored answers after it changed anyway.
+    rows: forget_rows; changed, later: changed_after."""
+    if not rows:
+        if not later:
+            return "This collision answered no question, and no scored question comes after it."
+        if later == 1:
+            effect = "still changes" if changed else "leaves unchanged"
+            answers = "the one scored answer"
+        else:
+            effect = f"still changes {changed:,} of" if changed else "changes none of"
+            answers = f"the {later:,} scored answers"
+        return f"This collision answered no later question; forgetting it {effect} {answers} after it."
+    n, right = len(rows), sum(r["right with it"] for r in rows)
+    lost = sum(r["right with it"] and not r["right without it"] for r in rows)
+    gained = sum(r["right without it"] and not r["right with it"] for r in rows)
+    if n == 1:
+        was, now = rows[0]["right with it"], rows[0]["right without it"]
+        said = ("This collision answered 1 later question; without it the answer "
+                + ("stays right" if was and now else "goes wrong" if was else "goes right" if now else "stays wrong"))
+    elif not right:
+        said = f"This collision answered {n:,} later questions, none of them right even with it in memory"
+        if gained:
+            said += f"; without it {gained:,} {'goes' if gained == 1 else 'go'} right"
+    else:
+        said = (f"This collision answered {n:,} later questions ({'all' if right == n else f'{right:,}'} of them "
+                "right with it in memory); without it "
+                + (f"{lost:,} of them {'goes' if lost == 1 else 'go'} wrong" if lost else "none of them goes wrong"))
+        if gained:
+            said += f" and {gained:,} {'goes' if gained == 1 else 'go'} right"
+    said += "."
+    others = changed - sum(r["answer with it"] != r["answer without it"] for r in rows)
+    if others > 0:
+        said += f" {_n(others, 'other scored answer', 'other scored answers')} after it "
+        said += f"change{'s' if others == 1 else ''} too."
+    return said
+
+
 def _pct(x) -> str:
     return f"{float(x):.0%}"
 

@@ -65,3 +65,26 @@ def by_elimination(ep: Episode, spans_alone: dict[int, float]) -> bool:
 def answer(trace, ep: Episode) -> tuple[int, float]:
     """The model's answer at the query and its probability of the true cue."""
     return int(trace.predictions[ep.query_pos]), float(2.0 ** -trace.bits[ep.query_pos])
+
+
+# --- forced forgetting (model/forgetting.py, docs/method.md section 18) ---------------------------------------------
+
+def cue_forget(ep: Episode) -> list[tuple[None, int, int]]:
+    """The range to forget for "Forget the cue": the cue's position, in every layer."""
+    return [(None, ep.cue_pos, ep.cue_pos + 1)]
+
+
+def forget_sentence(ep: Episode, kept: tuple[int, float], forgot: tuple[int, float], eliminated: bool) -> str:
+    """What forgetting the cue did to the answer, in one plain sentence. kept and forgot: answer(trace, ep) of the
+    plain run and of the run with the cue forgotten; eliminated: the page's finding that the model answers this cue
+    by elimination (right, no memory of the cue at the query, every other cue kept past it). "Changes nothing"
+    is said only where the answer and its probability, to the two decimals shown, are the same."""
+    (g0, p0), (g1, p1) = kept, forgot
+    if eliminated and g0 == g1 and f"{p0:.2f}" == f"{p1:.2f}":
+        return (f"The model answers cue {ep.cue} by elimination, so forgetting the cue changes nothing: with it in "
+                f"memory or without, the model answers {g1}, giving the true cue a probability of {p1:.2f}.")
+    said = (f"without the cue in memory the model answers {g1}, giving the true cue {ep.cue} a probability of "
+            f"{p1:.2f} (with it: answers {g0}, {p0:.2f}).")
+    if eliminated:
+        return f"The model answers cue {ep.cue} by elimination, yet forgetting the cue does change something: {said}"
+    return said[0].upper() + said[1:]

@@ -70,12 +70,14 @@ CONTROLS = [
     Control("cmp_mode", "cm", ("Two layers", "Two checkpoints", "Expire-Span against its Transformer-XL baseline")),
     Control("cmp_example", "ce", tuple(EXAMPLES)), Control("cmp_layer_a", "ca", lo=0, hi=MAX_LAYERS),
     Control("cmp_layer_b", "cb", lo=0, hi=MAX_LAYERS), Control("cmp_scale", "csc", tuple(SCALES)),
+    # the Text page's "Forget a word": the word by its first byte, never its text; the layer, -1 for every layer
+    Control("forget_at", "fa", lo=0, hi=MAX_TEXT_BYTES), Control("forget_layer", "fl", lo=-1, hi=MAX_LAYERS),
 ]
 BY_KEY = {c.key: c for c in CONTROLS}
 BY_CODE = {c.code: c for c in CONTROLS}
 PAGE_CONTROLS = {
     "text": ["example", "view", "layer", "step", "scale", "strip_mode", "heat_value", "window", "life_start",
-             "att_step"],
+             "att_step", "forget_at", "forget_layer"],
     "teaching": ["corridor_length", "corridor_seed"],
     "objects": ["objects_frames", "objects_seed", "frame"],
     "compare": ["cmp_mode", "cmp_example", "cmp_layer_a", "cmp_layer_b", "cmp_scale"],
@@ -211,7 +213,8 @@ def load_deck(data: bytes | str) -> Deck:
 # --- links: slides in the URL, without their text ------------------------------------------------
 
 def encode(slide: Slide) -> str:
-    """'page.code=value...': choices by index, numbers as they are; '.t=1' marks text the link leaves out."""
+    """'page.code=value...': choices by index, numbers as they are (a control whose range goes below 0 may be
+    negative: '-1'); '.t=1' marks text the link leaves out."""
     parts = [slide.page]
     for key, value in slide.controls.items():
         c = BY_KEY[key]
@@ -233,13 +236,14 @@ def decode(s: str) -> Slide | None:
     controls, own = {}, False
     for f in fields:
         code, _, value = f.partition("=")
-        if not re.fullmatch(r"[0-9]{1,8}", value):  # ASCII digits only ('²'.isdigit() is true)
-            return None
+        c = BY_CODE.get(code)
+        negative = c is not None and c.options is None and c.lo < 0  # only such a control takes a minus sign
+        if not re.fullmatch(r"-[1-9][0-9]{0,7}|[0-9]{1,8}" if negative else r"[0-9]{1,8}", value):
+            return None  # ASCII digits only ('²'.isdigit() is true)
         n = int(value)
         if code == "t":
             own = n == 1
             continue
-        c = BY_CODE.get(code)
         if c is None or c.key not in PAGE_CONTROLS[parts[0]]:
             return None
         if c.options is not None:

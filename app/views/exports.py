@@ -57,3 +57,20 @@ def view_html(title: str, body: str) -> str:
     """A standalone HTML page of one of the app's own HTML views (its text already escaped)."""
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
             f'<body style="font-family:sans-serif;margin:2em"><h1>{html.escape(title)}</h1>{body}</body></html>')
+
+
+def change_csv(tokens, plain_bits, forgot_bits, forgotten: tuple[int, int], text: bool = True) -> str:
+    """What forgetting a word changed, one row per byte i: position, token, char (text only), forgotten (1 for the
+    forgotten bytes), bits (the plain run's loss of byte i), bits_forgotten (with the word forgotten), change (the
+    second minus the first); empty where a loss is not scored."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["position", "token", "char", "forgotten", "bits", "bits_forgotten", "change"])
+
+    def cell(v: float):
+        return "" if np.isnan(v) else round(float(v), 4)
+    for i in range(len(tokens)):
+        before, after = float(plain_bits[i]), float(forgot_bits[i])
+        w.writerow([i, int(tokens[i]), byte_char(tokens, i) if text else "", int(forgotten[0] <= i < forgotten[1]),
+                    cell(before), cell(after), cell(after - before)])
+    return out.getvalue()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.browser import CHROMIUM, ROOT, launch_chromium, streamlit_app
+from bench.browser import CHROMIUM, ROOT, launch_chromium, paste, streamlit_app
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 STORY = (ROOT / "assets" / "examples" / "ferry-to-varnholm.txt").read_text(encoding="utf-8")
@@ -163,4 +163,59 @@ def test_memory_policies_page_with_the_shipped_model(page):
     page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(g => g.data)",
                            timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "42-memory-policies.png"))
+    assert page.get_by_text("Traceback").count() == 0
+
+
+def test_forgetting_a_name_shows_what_the_rest_of_the_story_lost(page):
+    """The Text page's "Forget a word" on a held-out story: forgetting the heroine's name in every layer costs
+    the bits of its return, and the sentence, the table of later words and the red-blue strip say so."""
+    import re
+
+    from model import ExpireSpanLM, trace
+
+    from app.views import forgetting
+    from app.views.words import split_words
+
+    text = (ROOT / "assets" / "texts" / "story-lighthouse.txt").read_text(encoding="utf-8")
+    name = "Morvessa"
+    start = text.encode().index(name.encode())
+    model = ExpireSpanLM.from_pretrained(CHECKPOINT)
+    plain, forgot = trace(model, text), trace(model, text, forget=[(None, start, start + len(name))])
+    delta = forgetting.change(plain.bits, forgot.bits)
+    rows = forgetting.loss_rows(split_words(plain.tokens), delta, start, start + len(name))
+    total = forgetting.extra_after(delta, start + len(name))
+    assert rows[0]["word"] == name and total > 5  # its return pays for it
+
+    page.goto(page.url.split("/?")[0], wait_until="domcontentloaded")
+    page.wait_for_selector(".es-longest", timeout=120_000)
+    paste(page, text, " ".join(text.split()[:4]), timeout_ms=120_000)
+    page.get_by_text("Forget a word: what the rest of the text loses", exact=False).click()
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Word to forget").first
+    box.wait_for(timeout=60_000)
+    box.click()
+    page.keyboard.type(f"{name} · byte {start:,}")
+    page.keyboard.press("Enter")
+    page.get_by_text(f"with '{name}' (bytes {start:,}-", exact=False).wait_for(timeout=30_000)  # chosen
+    page.get_by_role("button", name="Forget it").click()
+    said = page.get_by_text(f"Forgetting '{name}' in every layer costs", exact=False).first
+    said.wait_for(timeout=120_000)
+    sentence = said.inner_text()
+    expected = forgetting.sentence(name, forgetting.ALL_LAYERS, total, rows)
+    costs = [float(x.replace(",", "")) for x in re.findall(r"([0-9][0-9,]*\.[0-9]+) ", sentence)[:2]]
+    assert abs(costs[0] - total) < 0.11 and abs(costs[1] - rows[0]["extra bits"]) < 0.11, (sentence, expected)
+    assert f"on its return at byte {rows[0]['at byte']:,}" in sentence
+    table = page.locator(".es-rises table").first
+    table.wait_for(timeout=30_000)
+    first = table.locator("tr").nth(1).locator("td").all_inner_texts()
+    assert first[0] == name and first[1] == f"{rows[0]['at byte']:,}", first
+    strip = page.locator(".es-strips", has_text="change in loss when").first
+    strip.wait_for(timeout=30_000)
+    assert strip.locator("span.fw").count() == len(name)  # the forgotten word, outlined
+    assert strip.locator("span[class^='fr']").count() > 0  # red where forgetting hurt
+    page.locator(".es-strips", has_text="with the memory · layer ").first.wait_for(timeout=60_000)
+    assert page.get_by_text("(the layer that read it most) gave", exact=False).count() == 1
+    said.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "44-forget-a-word.png"))
+    print("SENTENCE:", sentence)
     assert page.get_by_text("Traceback").count() == 0
