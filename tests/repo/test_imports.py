@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from support import ROOT
 
@@ -76,3 +77,22 @@ def test_no_module_of_model_imports_one_that_imports_it_back():
         if name not in finished:
             walk(name, [name])
     assert not cycles, cycles
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_layers_import_only_downward():
+    """model/, then app/ (its views below its shell, tests/app/test_app_settings.py), then bench/ and tests/:
+    the model never imports the app or the benchmarks, and the app never imports the benchmarks or the tests."""
+    root = MODEL.parent
+    for folder, never in (("model", {"app", "bench", "tests", "streamlit"}), ("app", {"bench", "tests"})):
+        for path in sorted((root / folder).rglob("*.py")):
+            assert not _top_level_imports(path) & never, f"{path.relative_to(root)} imports {never}"
