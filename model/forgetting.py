@@ -5,20 +5,13 @@ section 18).
 the moment a forgotten token is read, no later query of those layers sees it as a key, in its own block too: its
 attention weight is 0, as for a memory that expired. Everything else runs as in a plain run.
 """
-import numbers
 from dataclasses import dataclass
 
 import torch
 
-from .errors import InputError
+from .errors import InputError, whole_number
 
 MAX_RANGES = 64  # ranges one Forget may hold
-
-
-def _whole(value, what: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-        raise InputError(f"{what} must be an integer of at least {least} (got {str(value)[:40]})")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -34,9 +27,9 @@ class Forget:
             if not isinstance(item, (tuple, list)) or len(item) != 3:
                 raise InputError(f"each range to forget is (layer or None, start, end), got {str(item)[:60]}")
             layer, start, end = item
-            layer = None if layer is None else _whole(layer, "the layer to forget in", 0)
-            start = _whole(start, "a range's start", 0)
-            end = _whole(end, "a range's end", start + 1)
+            layer = None if layer is None else whole_number(layer, "the layer to forget in", 0)
+            start = whole_number(start, "a range's start", 0)
+            end = whole_number(end, "a range's end", start + 1)
             checked.append((layer, start, end))
         object.__setattr__(self, "ranges", tuple(checked))
 

@@ -17,23 +17,16 @@ runs a model under a policy (`trace(model, text, policy=Policy("window"))`, `mod
 Under a rule the span mask is off: a kept memory has weight 1, a memory that is gone has none.
 """
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .errors import InputError
+from .errors import InputError, whole_number
 
 NAMES = ("expire-span", "window", "sinks", "heavy-hitters", "keep-all")
 BUDGETED = ("window", "sinks", "heavy-hitters")  # the policies that take a budget of k memories per layer
 DEFAULT_SINKS = 4
-
-
-def _count(value, what: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-        raise InputError(f"{what} must be an integer of at least {least} (got {value!r})")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -54,15 +47,15 @@ class Policy:
             if self.name not in BUDGETED:
                 raise InputError(f"the {self.name} policy takes no budget (budgets: {', '.join(BUDGETED)})")
             if isinstance(self.budget, (list, tuple, np.ndarray)):
-                budget = tuple(_count(k, "a budget", 1) for k in self.budget)
+                budget = tuple(whole_number(k, "a budget", 1) for k in self.budget)
                 if not budget:
                     raise InputError("a budget per layer needs at least one layer")
             else:
-                budget = _count(self.budget, "the budget", 1)
+                budget = whole_number(self.budget, "the budget", 1)
             object.__setattr__(self, "budget", budget)
-        object.__setattr__(self, "sinks", _count(self.sinks, "sinks", 0))
+        object.__setattr__(self, "sinks", whole_number(self.sinks, "sinks", 0))
         if self.recent is not None:
-            object.__setattr__(self, "recent", _count(self.recent, "recent", 0))
+            object.__setattr__(self, "recent", whole_number(self.recent, "recent", 0))
 
     @property
     def by_rule(self) -> bool:
