@@ -50,6 +50,11 @@ NO_EFFECT_BITS = 0.0005  # bits per byte: a net rise this small reads as 0.000, 
 # --- shared stores (app/store.py): per process, for every session -------------------------------------------------
 MAX_TRACES = 24          # traces kept
 MAX_VIEWS = 96           # built views (words, HTML strips: up to about 200 kB each) kept
+# A forget resumes from states of the plain trace saved at pass boundaries (model/trace/snapshots.py, docs/method.md
+# 18.6), kept for a plain text trace (no cut, policy or attention) of at least SNAPSHOT_MIN_TOKENS tokens:
+SNAPSHOTS_PER_TRACE = 16    # states kept per trace, spread over it (what one costs: bench/README.md, "Forget speed")
+SNAPSHOT_BYTES = 128 << 20  # all traces' states together; the least recently used trace's go first
+SNAPSHOT_MIN_TOKENS = 4096  # a shorter trace keeps none: a full run of it is quick
 PROGRESS_AFTER_S = 1.0   # a trace shows its progress bar from this many seconds on (a shorter one never does)
 PROGRESS_EVERY_S = 1.0   # seconds between progress-bar updates after that
 

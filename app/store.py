@@ -16,12 +16,15 @@ from collections import OrderedDict
 import numpy as np
 import streamlit as st
 from model import Tracer
+from model.errors import InputError
 from model.forgetting import Forget
 from model.trace import BLOCKS_PER_PASS, MAX_ATTENTION_TOKENS, Trace, encode_for
+from model.trace.resume import rest, resume_tracer
+from model.trace.snapshots import Snapshots
 
 from . import loading, settings
 from .fair_lock import FairLock
-from .settings import MAX_TRACES, MAX_VIEWS, PROGRESS_AFTER_S, PROGRESS_EVERY_S
+from .settings import MAX_TRACES, MAX_VIEWS, PROGRESS_AFTER_S, PROGRESS_EVERY_S, SNAPSHOTS_PER_TRACE
 
 # The store's own names for these limits (app/settings.py) are read at call time, so a test may set them here.
 ATTENTION_BYTES = min(settings.ATTENTION_BYTES, MAX_ATTENTION_TOKENS)  # bytes whose attention the app records
@@ -53,6 +56,14 @@ def _freeze_heap() -> None:
 def trace_store():
     """{(source, weights version, input hash, cut, attention layer, policy, forget): Trace}, least recently used
     first, and its lock."""
+    return OrderedDict(), threading.Lock()
+
+
+@st.cache_resource
+def snapshot_store():
+    """{plain trace key: its Snapshots (model/trace/snapshots.py)}, least recently used first, and its lock: the
+    states a forget of that input resumes from (docs/method.md 18.6). Within settings.SNAPSHOT_BYTES all together,
+    and dropped with their trace (checked whenever one is added)."""
     return OrderedDict(), threading.Lock()
 
 
@@ -147,7 +158,16 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
         if COUNT_TRACES:
             sys.stderr.write(f"model trace {key[2]} cut={cut}\n")  # one write: lines of traces started together
             sys.stderr.flush()  # never interleave (print writes the line end separately)
-        return _compute_trace(source, tokens, targets, cut, attention_layer, policy, forget)
+        if forget is not None:  # resumed from the plain trace's states where the store has them
+            return _compute_trace(source, tokens, targets, cut, attention_layer, policy, forget,
+                                  resume=_snapshots_of(key[:-1] + (None,)))
+        snapshots = None
+        if cut == 1 and attention_layer is None and policy is None and _long_enough(source, tokens):
+            snapshots = Snapshots(SNAPSHOTS_PER_TRACE, max_bytes=settings.SNAPSHOT_BYTES)
+        result = _compute_trace(source, tokens, targets, cut, attention_layer, policy, snapshots=snapshots)
+        if snapshots is not None:
+            _keep_snapshots(key, snapshots)
+        return result
 
     store, lock = trace_store()
     return _once(key, store, lock, traces_in_flight(), MAX_TRACES, compute,
@@ -185,7 +205,39 @@ class ProgressPacer:
         return True
 
 
-def _compute_trace(source, tokens, targets, cut, attention_layer, policy, forget=None):
+def _long_enough(source: str, tokens) -> bool:
+    """Whether a plain trace of these tokens keeps states for a forget (settings.SNAPSHOT_MIN_TOKENS)."""
+    with contextlib.suppress(InputError):  # the trace itself says what is wrong with the input
+        return len(encode_for(model_and_lock(source)[0], tokens)) >= settings.SNAPSHOT_MIN_TOKENS
+    return False
+
+
+def _snapshots_of(key: tuple) -> Snapshots | None:
+    """The stored states of the plain trace under `key`, if the store still has both."""
+    snaps, lock = snapshot_store()
+    with lock:
+        found = snaps.get(key)
+        if found is not None:
+            snaps.move_to_end(key)
+        return found
+
+
+def _keep_snapshots(key: tuple, snapshots: Snapshots) -> None:
+    """Store a plain trace's states; drop those whose trace the trace store let go, then the least recently used
+    until all fit in settings.SNAPSHOT_BYTES (a trace's alone over it: not kept)."""
+    traces, traces_lock = trace_store()
+    with traces_lock:
+        held = set(traces) | {key}  # `key` itself enters the trace store just after this
+    snaps, lock = snapshot_store()
+    with lock:
+        snaps[key] = snapshots
+        for old in [k for k in snaps if k not in held]:
+            del snaps[old]
+        while snaps and sum(s.nbytes for s in snaps.values()) > settings.SNAPSHOT_BYTES:
+            snaps.popitem(last=False)
+
+
+def _compute_trace(source, tokens, targets, cut, attention_layer, policy, forget=None, snapshots=None, resume=None):
     model, lock = model_and_lock(source)
     span_limit = model.config.max_span // cut if cut > 1 else None
     bar = st.empty()
@@ -196,19 +248,26 @@ def _compute_trace(source, tokens, targets, cut, attention_layer, policy, forget
             bar.progress(done / total, text=f"Tracing: {done:,} of {total:,} tokens")
 
     try:
-        return _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer, policy, forget)
+        return _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer, policy, forget,
+                               snapshots=snapshots, resume=resume)
     finally:
         bar.empty()
 
 
 def _trace_in_turns(model, lock, tokens, targets, progress, span_limit, attention_layer=None, policy=None,
-                    forget=None):
+                    forget=None, snapshots=None, resume=None):
     """Trace pass by pass, taking the shared model for one pass of the model at a time (in arrival order),
-    so that concurrent sessions take turns instead of waiting for a long trace to finish."""
-    ids = encode_for(model, tokens)  # through the model's byte vocabulary, if it has one
-    targets = None if targets is None else np.asarray(targets)
-    tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit,
-                    policy=policy, forget=forget)
+    so that concurrent sessions take turns instead of waiting for a long trace to finish.
+    snapshots: a Snapshots to fill (a plain trace); resume: the Snapshots of this input's plain trace, from which
+    a forget reads again only what follows the forgotten tokens (model/trace/resume.py, docs/method.md 18.6)."""
+    if resume is not None and forget is not None:
+        tracer = resume_tracer(model, resume, forget, progress)
+        ids, targets = rest(tracer, resume)
+    else:
+        ids = encode_for(model, tokens)  # through the model's byte vocabulary, if it has one
+        targets = None if targets is None else np.asarray(targets)
+        tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids),
+                        span_limit=span_limit, policy=policy, forget=forget, snapshots=snapshots)
     step = BLOCKS_PER_PASS * model.config.block_size
     for a in range(0, len(ids), step):
         with lock:

@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..files import write_atomic
 from ..forgetting import Forget
 from ..policies import BUDGETED, Policy, default_budget
+from .snapshots import Snapshot, Snapshots
 
 LN2 = math.log(2)
 MAX_ATTENTION_TOKENS = 4096  # a dense tokens x tokens matrix beyond this is too big to hand around
@@ -184,11 +185,14 @@ class Tracer:
 
     Tokens are held back until a whole pass of BLOCKS_PER_PASS blocks of M is there (the passes do not
     depend on how the input was cut); finish() runs what is left as a last, shorter pass.
+    snapshots: a Snapshots to keep the state at pass boundaries in, for a forget to resume from (model/trace/
+    resume.py, docs/method.md 18.6); a run with something to forget keeps none.
     """
 
     def __init__(self, model, attention_layer: int | None = None,
                  progress: Callable[[int, int], None] | None = None, total: int | None = None,
-                 span_limit: int | None = None, policy: Policy | str | None = None, forget=None):
+                 span_limit: int | None = None, policy: Policy | str | None = None, forget=None,
+                 snapshots: Snapshots | None = None):
         cfg = model.config
         if forget is not None and not isinstance(forget, Forget):
             forget = Forget(tuple(forget))
@@ -225,6 +229,14 @@ class Tracer:
         self.byte_vocab = getattr(model, "byte_vocab", None)
         self.line_ends_dropped = self.unknown_bytes = 0  # with a byte vocabulary, over text or bytes fed
         self.fed_bytes = False
+        if snapshots is not None:
+            if self.forget is not None:
+                raise InputError("snapshots are kept of a run with nothing to forget")
+            if snapshots.settings is not None:
+                raise InputError("a Snapshots holds one run's states: give each run its own")
+            snapshots.settings = dict(attention_layer=attention_layer, span_limit=self.span_limit,
+                                      policy=self.policy)
+        self.snapshots = snapshots
 
     def feed(self, tokens, targets=None) -> None:
         """Text or bytes (through the model's byte vocabulary, if it has one), or token ids."""
@@ -265,11 +277,17 @@ class Tracer:
             self._run_pass(len(self.pending_tokens))
         if not self.blocks:
             raise InputError("the input is empty: give at least one token")
-        return self._assemble()
+        result = self._assemble()
+        if self.snapshots is not None:
+            self.snapshots.trace = result
+        return result
 
     @torch.inference_mode()
     def _run_pass(self, n: int) -> None:
         model, cfg = self.model, self.cfg
+        if self.snapshots is not None and self.n_done:  # the state this pass starts from (18.6)
+            last = None if self.last_log_probs is None else self.last_log_probs.clone()  # a row, not its pass
+            self.snapshots.add(Snapshot(self.n_done, self.memory, last))
         block, self.pending_tokens = self.pending_tokens[:n], self.pending_tokens[n:]
         if self.with_targets:
             block_targets, self.pending_targets = self.pending_targets[:n], self.pending_targets[n:]
@@ -417,7 +435,7 @@ def _to_host(tensors: list[torch.Tensor]) -> list[np.ndarray]:
 
 def trace(model, inputs, targets=None, attention_layer: int | None = None,
           progress: Callable[[int, int], None] | None = None, span_limit: int | None = None,
-          policy: Policy | str | None = None, forget=None) -> Trace:
+          policy: Policy | str | None = None, forget=None, snapshots: Snapshots | None = None) -> Trace:
     """Trace `inputs` (text, bytes or token ids) through `model` block by block with its cache; a model with a
     byte vocabulary reads text and bytes through it (see Trace).
 
@@ -435,6 +453,8 @@ def trace(model, inputs, targets=None, attention_layer: int | None = None,
     forget: memories to force out, a Forget or its (layer or None, start, end) ranges (model/forgetting.py,
         docs/method.md 18): from the moment it is read, no later query of those layers sees a token in a range;
         dropped_at and cache_size say so, and meta["forget"] records the ranges. Works with every policy.
+    snapshots: a Snapshots (model/trace/snapshots.py) to fill with the run's state at pass boundaries, from which
+        model.trace.resume.forget_trace later forgets without reading the whole input again (docs/method.md 18.6).
     """
     ids = encode_for(model, inputs)
     policy = Policy(policy) if isinstance(policy, str) else policy
@@ -444,7 +464,7 @@ def trace(model, inputs, targets=None, attention_layer: int | None = None,
         plain = trace(model, inputs, targets)
         policy = dataclasses.replace(policy, budget=tuple(default_budget(plain)))
     tracer = Tracer(model, attention_layer=attention_layer, progress=progress, total=len(ids), span_limit=span_limit,
-                    policy=policy, forget=forget)
+                    policy=policy, forget=forget, snapshots=snapshots)
     mapped = tracer.byte_vocab is not None and _as_bytes(inputs) is not None
     tracer.feed(inputs if mapped else ids, targets)  # text through the byte vocabulary is counted (Trace.meta)
     return tracer.finish()
