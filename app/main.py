@@ -37,3 +37,4 @@ with ui.failures("This page cannot be shown"):
     presenter.write_url()
     presenter.notice()
     page.run()
+    ui.load_chart_library()  # once a session, after the page: its first chart needs no wait for the library

@@ -116,9 +116,29 @@ def require_model(task: str, key: str):
     return picked
 
 
+CHART_PRELOAD_KEY = "es_chart_preload"
+CHART_PRELOAD = {"data": [{"type": "heatmap", "z": [[0.0]], "hoverinfo": "skip"}],  # as a long text's overview is
+                 "layout": {"width": 40, "height": 40, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+                            "xaxis": {"visible": False}, "yaxis": {"visible": False},
+                            "meta": CHART_PRELOAD_KEY}}  # meta: how tests tell it from the page's own charts
+
+
 def page_style() -> None:
     """The app's own CSS, in one element of every page run (each element is a message the server sends)."""
-    st.html(f"<style>{no_fade_animation()}{compact_top()}</style>")
+    st.html(f"<style>{no_fade_animation()}{compact_top()}{out_of_sight(CHART_PRELOAD_KEY)}</style>")
+
+
+def load_chart_library() -> None:
+    """A one-point chart, unseen and taking no room (page_style's CSS), in a session's first run only: the page
+    loads the chart library (plotly.js, which Streamlit fetches when a page first draws a chart) with the first
+    page instead of with the visitor's first chart, which came about a second later on a first paste than on
+    later ones (bench/README.md, "A session's first paste"). Drawn after the page's own elements; the next run
+    removes it, the library stays loaded."""
+    if st.session_state.get("_chart_library_loaded"):
+        return
+    st.plotly_chart(CHART_PRELOAD, theme=None, key=CHART_PRELOAD_KEY, width="content",
+                    config={"staticPlot": True, "displayModeBar": False})
+    st.session_state["_chart_library_loaded"] = True
 
 
 def no_fade_animation() -> str:
@@ -134,6 +154,13 @@ def no_fade_animation() -> str:
 def compact_top() -> str:
     """CSS for less empty space above a page's title, so its first screen holds more (matters on a projector)."""
     return "[data-testid='stMainBlockContainer']{padding-top:2.5rem !important}"
+
+
+def out_of_sight(key: str) -> str:
+    """CSS for the element of key `key`: drawn, but unseen, unread by screen readers, and taking no room
+    (out of the page's flow, so no gap either)."""
+    return (f".st-key-{key}{{position:absolute !important;top:0;left:0;width:1px;height:1px;overflow:hidden;"
+            "visibility:hidden;pointer-events:none}")
 
 
 def device_line() -> None:

@@ -3,11 +3,12 @@ the model's own trace of the same texts; and the step slider and the shipped tou
 
     python bench/app_speed.py [--checkpoint-dir checkpoints] [--sizes 10000 40000] [--repeats 3]
                                [--skip-slider-tour | --paste-only]
+    python bench/app_speed.py --first-paste [--sizes 10000] [--sessions 6]
 
 Starts `streamlit run app/main.py` and times, in one run:
 - loading: from the start of the server to its health check answering, and to the first page drawn (the model
   loaded and the example traced and drawn); the model's own load in this process, before the app starts;
-- a warm-up paste (3,000 bytes: the first paste after start, which also loads plotly.js in the page);
+- a warm-up paste (3,000 bytes: the first paste after the server started, reported apart);
 - for each size: `--repeats` never-seen texts pasted one after the other (Ctrl+Enter to the default view, "What
   each layer kept", drawn with that text: the longest-kept table and the strips); then the same texts pasted
   again, in the same order (each then differs from the text on the page, and its trace is stored); after each
@@ -35,7 +36,8 @@ two cores, what the browser uses while the model traces slows the trace. The pag
 over 50 ms), the bytes received and wall_s (the same paste on this process's clock) are in the JSON. The goal
 beside each paste is 1.25 x the model's trace of the same texts (median) + 0.5 s (issue 18); the model's trace
 runs in this process after the app has closed, so nothing else slows it.
-Prints tables and writes JSON.
+--first-paste times instead a session's first paste against its second (first_paste_sessions): none of the
+above, no warm-up paste. Prints tables and writes JSON.
 """
 import argparse
 import base64
@@ -48,6 +50,8 @@ from pathlib import Path
 
 from bench.browser import ROOT, launch_chromium, process_table, streamlit_app
 
+IDLE_PAGE = ("() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
+             " === 'notRunning'")
 IDLE = ("(k) => document.body.innerText.includes('Slide ' + k + ' of')"
         " && document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'")
 WARMUP_BYTES = 3_000
@@ -69,13 +73,32 @@ RECORDER = """
       for (const e of list.getEntries()) es.longtasks.push([e.startTime, e.duration]);
     }).observe({type: 'longtask', buffered: false});
   } catch (err) {}
+  // the first page, until the first paste is watched: the strips painted, and a chart drawn (plotly.js loaded)
+  const load = es.load = {strips: null, painted: null, chart: null};
+  const loading = new MutationObserver(() => {
+    if (load.strips === null && document.querySelector('.es-strips')) {
+      load.strips = performance.now();
+      requestAnimationFrame(() => {
+        const ch = new MessageChannel();
+        ch.port1.onmessage = () => { load.painted = performance.now(); };
+        ch.port2.postMessage(0);
+      });
+    }
+    if (load.chart === null && [...document.querySelectorAll('.js-plotly-plot')].some((g) => g._fullLayout))
+      load.chart = performance.now();
+    if (load.strips !== null && load.chart !== null) loading.disconnect();
+  });
+  loading.observe(document, {subtree: true, childList: true});
   const TABLE = ['its memory cut from', 'No word lost anything'];  // "where memory mattered" filled in
   const shown = (marker) => {
     const s = document.querySelector('.es-strips'), t = document.querySelector('.es-longest');
     return !!(s && t && s.textContent.includes(marker));
   };
-  window.__esWatch = (marker) => {
-    const w = es.watch = {marker, key: null, dom: null, drawn: null, idle: null, table: null, waiters: []};
+  window.__esWatch = (marker, chart = false) => {  // chart: also note this text's first chart drawn
+    loading.disconnect();
+    const w = es.watch = {marker, key: null, dom: null, drawn: null, idle: null, table: null, chart: null,
+                          waiters: []};
+    for (const g of document.querySelectorAll('.js-plotly-plot')) g.__esOld = g.data;  // charts drawn before
     const settle = () => { w.waiters = w.waiters.filter((x) => w[x.field] === null || (x.resolve(), false)); };
     const check = () => {
       if (w.dom === null && w.key !== null && shown(marker)) {
@@ -86,6 +109,9 @@ RECORDER = """
           ch.port2.postMessage(0);
         });
       }
+      if (chart && w.key !== null && w.chart === null && [...document.querySelectorAll('.js-plotly-plot')].some(
+          (g) => g.data && g.data !== g.__esOld && g._fullLayout && g.querySelector('.main-svg')))
+        w.chart = performance.now();
       if (w.dom !== null && w.table === null && TABLE.some((p) => document.body.textContent.includes(p)))
         w.table = performance.now();
       const app = document.querySelector('[data-testid=stApp]');
@@ -110,7 +136,7 @@ RECORDER = """
     if (!w || w.drawn === null) return null;
     const busy = es.longtasks.filter(([s, d]) => s + d > w.key && s < w.drawn);
     const sendAt = es.sends.find((t) => t >= w.key) ?? null;
-    return {key: w.key, send: sendAt, dom: w.dom, drawn: w.drawn, idle: w.idle, table: w.table,
+    return {key: w.key, send: sendAt, dom: w.dom, drawn: w.drawn, idle: w.idle, table: w.table, chart: w.chart,
             longtask_ms: busy.reduce((a, [s, d]) => a + d, 0), longtasks: busy.length};
   };
 })();
@@ -187,10 +213,11 @@ class Paster:
         page.get_by_text("Type or paste", exact=True).click()
         self.box = page.get_by_label("Text (Ctrl+Enter to apply)")
 
-    def paste(self, text: str, marker: str) -> dict:
+    def paste(self, text: str, marker: str, chart: bool = False) -> dict:
+        """chart: also wait for a chart drawn with this text (the overview of a text longer than the window)."""
         page = self.page
         self.box.fill(text)
-        page.evaluate("(m) => window.__esWatch(m)", marker)
+        page.evaluate("([m, c]) => window.__esWatch(m, c)", [marker, chart])
         page.wait_for_timeout(100)  # the fill's own messages settle
         self.box.focus()
         self.frames.clear()
@@ -201,11 +228,14 @@ class Paster:
         wall = time.perf_counter() - start
         cpu = {k: v - cpu[k] for k, v in cpu_seconds().items()}
         wait_for(page, "idle")
+        if chart:
+            wait_for(page, "chart", 60_000)
         js = page.evaluate("() => window.__esRead()")
         out = {"wall_s": wall, "drawn_s": (js["drawn"] - js["key"]) / 1000, "idle_s": (js["idle"] - js["key"]) / 1000,
                "dom_to_drawn_s": (js["drawn"] - js["dom"]) / 1000, "longtask_s": js["longtask_ms"] / 1000,
                "longtasks": js["longtasks"], "server_cpu_s": cpu["server"], "browser_cpu_s": cpu["browser"],
-               "table_after_drawn_s": None if js["table"] is None else (js["table"] - js["drawn"]) / 1000}
+               "table_after_drawn_s": None if js["table"] is None else (js["table"] - js["drawn"]) / 1000,
+               "chart_s": None if js["chart"] is None else (js["chart"] - js["key"]) / 1000}
         sent = list(self.frames.sent)
         if js["send"] is None or not sent:
             return out
@@ -284,6 +314,69 @@ class Alone:
         return time.perf_counter() - start
 
 
+def first_paste_sessions(p, url: str, size: int, sessions: int) -> list[dict]:
+    """--first-paste: sessions + 1 fresh browser sessions on one server (each a new browser context, with its own
+    cache, as a new visitor), one after the other. In each: the first page drawn, then two never-seen texts of
+    `size` bytes pasted (the session's first paste and its second), which of the pair goes first alternating from
+    session to session. Session 0 (of the first size: the server's first session) is reported apart. Each paste
+    is timed as Paster.paste times it, and also to its first chart drawn (chart_s: the overview of a text longer
+    than the window)."""
+    from app.settings import MAX_WINDOW
+    pairs = texts(size, 2 * (sessions + 1), tag=f"F{size}t")
+    browser, out = launch_chromium(p), []
+    for k in range(sessions + 1):
+        order = [2 * k, 2 * k + 1] if k % 2 == 0 else [2 * k + 1, 2 * k]
+        context = browser.new_context(viewport={"width": 1400, "height": 1800})
+        page = context.new_page()
+        page.add_init_script(RECORDER)
+        start = time.perf_counter()
+        page.goto(url, wait_until="domcontentloaded")
+        page.wait_for_selector(".es-strips", timeout=300_000)
+        first_page = time.perf_counter() - start
+        page.wait_for_function(IDLE_PAGE, timeout=120_000)
+        paster = Paster(page)
+        load = page.evaluate("() => window.__es.load")  # just before the first paste
+        first, second = (paster.paste(pairs[i], f"F{size}t{i}marker", chart=size > MAX_WINDOW) for i in order)
+        out.append({"session": k, "first_page_s": first_page, "first_page_painted_s": load["painted"] / 1000,
+                    "chart_library_s": None if load["chart"] is None else load["chart"] / 1000,
+                    "first": first, "second": second})
+        context.close()
+    browser.close()
+    return out
+
+
+def report_first_paste(size: int, sessions: list[dict]) -> dict:
+    """Print the --first-paste table (medians over the sessions after the server's first) and return its rows."""
+    def r(x):
+        return round(x, 3) if isinstance(x, float) else x
+
+    timed = sessions[1:]
+    print(f"{size:,} bytes, {len(timed)} fresh sessions (session 0, the server's first, apart); seconds from "
+          "Ctrl+Enter, medians (max)")
+    print(f"{'':<34}{'first paste':>15}{'second paste':>15}{'first - second':>16}")
+    rows = {}
+    for name, key in [("default view drawn", "drawn_s"), ("first chart drawn", "chart_s"),
+                      ("strips frame received", "server_s"), ("frame -> drawn", "browser_s")]:
+        a, b = [s["first"].get(key) for s in timed], [s["second"].get(key) for s in timed]
+        if any(x is None for x in a + b):
+            continue
+        diff = [x - y for x, y in zip(a, b)]
+        rows[key] = {"first": med(a), "second": med(b), "difference": med(diff)}
+        print(f"{name:<34}{med(a):>8.2f} ({max(a):4.2f}){med(b):>8.2f} ({max(b):4.2f}){med(diff):>+9.2f} "
+              f"({max(diff):+4.2f})")
+    s0, library = sessions[0], [s["chart_library_s"] for s in timed]
+    print(f"session 0 (the server's first): first page {s0['first_page_s']:.2f} s, first paste drawn "
+          f"{s0['first']['drawn_s']:.2f} s, second {s0['second']['drawn_s']:.2f} s")
+    painted = med(s["first_page_painted_s"] for s in timed)
+    print(f"the first page, from navigation (medians): strips painted {painted:.2f} s (page clock), found by "
+          f"Playwright {med(s['first_page_s'] for s in timed):.2f} s; a chart drawn "
+          + (f"(the chart library loaded) {med(library):.2f} s" if None not in library else
+             f"before the first paste in {sum(x is not None for x in library)} of {len(library)} sessions"))
+    return {"bytes": size, "medians": rows,
+            "sessions": [{k: ({kk: r(vv) for kk, vv in v.items()} if isinstance(v, dict) else r(v))
+                          for k, v in s.items()} for s in sessions]}
+
+
 def paste_goal(trace_s: float) -> float:
     """Issue 18's goal for a paste to its first screen: 1.25 x the model's trace of the same text + 0.5 s."""
     return 1.25 * trace_s + 0.5
@@ -302,9 +395,24 @@ def main():
     parser.add_argument("--skip-slider-tour", action="store_true", help="skip the step slider and the tour")
     parser.add_argument("--paste-only", action="store_true",
                         help="skip 'Find them', the step slider and the tour (pastes, loading and the model only)")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "app_speed.json"))
+    parser.add_argument("--first-paste", action="store_true",
+                        help="only a session's first paste against its second, in --sessions fresh sessions")
+    parser.add_argument("--sessions", type=int, default=6, help="--first-paste: fresh sessions timed")
+    parser.add_argument("--json", default=None, help="default: bench/results/app_speed.json (--first-paste: "
+                        "app_speed_first_paste.json)")
     args = parser.parse_args()
+    name = "app_speed_first_paste.json" if args.first_paste else "app_speed.json"
+    args.json = args.json or str(ROOT / "bench" / "results" / name)
     from playwright.sync_api import sync_playwright
+
+    if args.first_paste:
+        log = Path(tempfile.mkdtemp()) / "streamlit.log"
+        with streamlit_app(log, {"EXPIRE_SPAN_CHECKPOINTS": args.checkpoint_dir}) as url, sync_playwright() as p:
+            found = {size: first_paste_sessions(p, url, size, args.sessions) for size in args.sizes}
+        rows = [report_first_paste(size, sessions) for size, sessions in found.items()]
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"first_paste": rows, "checkpoint_dir": args.checkpoint_dir}, indent=2))
+        return
 
     samples = {size: texts(size, args.repeats, tag=f"S{size}r") for size in args.sizes}
     warm_text = texts(WARMUP_BYTES, 1, tag="Warm")[0]

@@ -20,6 +20,7 @@ from model.tasks import collision
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = str(ROOT / "app" / "main.py")
+CHART_PRELOAD = "es_chart_preload"  # app.ui.CHART_PRELOAD_KEY, named here so tests import no app module first
 TINY = dict(vocab_size=256, n_layers=2, d_model=32, n_heads=2, d_ff=64, block_size=8, max_span=64, ramp=4,
             init_span_fraction=0.25)
 
@@ -90,8 +91,10 @@ def _decode(x):
 
 
 def chart_specs(at) -> list[dict]:
-    """Every Plotly chart on the page as a figure dict, typed arrays decoded to numpy."""
-    return [_decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
+    """Every Plotly chart of the page's own as a figure dict, typed arrays decoded to numpy (not the unseen chart
+    that loads the chart library in a session's first run, ui.load_chart_library)."""
+    specs = [_decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
+    return [s for s in specs if s.get("layout", {}).get("meta") != CHART_PRELOAD]
 
 
 def page_text(at) -> str:
