@@ -210,6 +210,9 @@ def write_readme(results: dict, path: Path) -> None:
         lines += [f"- note: {note}" for note in results.get(name, {}).get("notes", [])]
     lines += memory_use_table(results.get("text", {}).get("memory_use", {}))
     lines += runs_table(results.get("text", {}))
+    for name in TASKS:
+        if name != "text":
+            lines += runs_table(results.get(name, {}), name)
     lines += policy_section(results)
     path.write_text("\n".join(lines) + "\n")
 
@@ -352,14 +355,14 @@ def memory_use_table(entry: dict) -> list[str]:
     return lines
 
 
-def runs_table(entry: dict) -> list[str]:
+def runs_table(entry: dict, task: str | None = None) -> list[str]:
     """README lines: every training run tried for a task (results[task]["runs"], written by hand), shipped or
-    dropped, with why."""
+    dropped, with why; under its own heading for a task named (the text task's follows its memory-use table)."""
     runs = entry.get("runs", [])
     if not runs:
         return []
-    lines = ["", "### Every run tried", "", "| run | config | tokens | hours | measures | outcome |",
-             "|---|---|---|---|---|---|"]
+    head = f"### Every {task} run tried" if task else "### Every run tried"
+    lines = ["", head, "", "| run | config | tokens | hours | measures | outcome |", "|---|---|---|---|---|---|"]
     for r in runs:
         lines.append(f"| {r['run']} | `{r['config']}` | {r['tokens']:,} | {r['hours']:.2f} | {r['measures']} | "
                      f"{r['outcome']} |")

@@ -77,18 +77,24 @@ def needs_long_context(text: bytes, near: int, far: int) -> np.ndarray:
 
 def block_bootstrap(rise, long, block=1024, resamples=1000, seed=0) -> list[float] | None:
     """95% interval of mean rise on long-context bytes minus on the others, resampling whole blocks of
-    bytes (neighbouring bytes' losses are not independent). None for fewer than two blocks."""
-    n = len(rise) // block
-    if n < 2 or not long[: n * block].any():
+    bytes (neighbouring bytes' losses are not independent): every byte counts, the last block may be shorter.
+    None for fewer than two blocks or no long-context byte."""
+    rise, long = np.asarray(rise, float), np.asarray(long, bool)
+    n = -(-len(rise) // block)
+    if n < 2 or not long.any():
         return None
-    R, T = rise[: n * block].reshape(n, block), long[: n * block].reshape(n, block)
+    starts = np.arange(0, len(rise), block)
+    # per block: the sum and count of long-context bytes' rises, and of the others'
+    sums = np.stack([np.add.reduceat(np.where(long, rise, 0.0), starts),
+                     np.add.reduceat(np.where(long, 0.0, rise), starts)])
+    counts = np.stack([np.add.reduceat(long.astype(float), starts), np.add.reduceat((~long).astype(float), starts)])
     rng = np.random.default_rng(seed)
     diffs = []
     for _ in range(resamples):
         pick = rng.integers(0, n, n)
-        r, t = R[pick].ravel(), T[pick].ravel()
-        if t.any() and not t.all():
-            diffs.append(r[t].mean() - r[~t].mean())
+        s, c = sums[:, pick].sum(1), counts[:, pick].sum(1)
+        if c.all():
+            diffs.append(s[0] / c[0] - s[1] / c[1])
     return np.percentile(diffs, [2.5, 97.5]).round(4).tolist() if diffs else None
 
 

@@ -37,7 +37,17 @@ def test_block_bootstrap_interval_excludes_zero_only_for_a_real_difference():
     assert 0.4 < low < 0.5 < high < 0.6
     low, high = block_bootstrap(noise, long, resamples=200)
     assert low < 0 < high
-    assert block_bootstrap(noise[:1500], long[:1500]) is None, "one block cannot be resampled"
+    assert block_bootstrap(noise[:1000], long[:1000]) is None, "one block cannot be resampled"
+
+
+def test_block_bootstrap_counts_every_byte_up_to_a_short_last_block():
+    """A text of 2.5 blocks whose long-context bytes all sit in its last, short block: they count."""
+    rng = np.random.default_rng(2)
+    rise, long = rng.normal(0, 0.1, 2548), np.zeros(2548, bool)
+    long[-400:] = True
+    rise[long] += 1.0
+    low, high = block_bootstrap(rise, long, resamples=200)
+    assert 0.9 < low <= rise[long].mean() - rise[~long].mean() <= high < 1.1
 
 
 def test_text_figures_on_a_small_corpus(tmp_path):
