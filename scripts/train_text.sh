@@ -18,27 +18,28 @@ mkdir -p runs
 for name in text text-gentle text-gentle-a8e5; do
   $PY -m model.train --config "configs/$name.toml" --device "$DEVICE"
 done
-for pair in "text-copy text-copy-txl" "text-copy-cool text-copy-txl-cool" "text-far text-far-txl"; do
+for pair in "text-copy text-copy-txl" "text-copy-cool text-copy-txl-cool" "text-far text-far-txl" \
+            "text-reach text-reach-txl"; do
   set -- $pair  # the model's config, its baseline's
   OMP_NUM_THREADS=1 $PY -m model.train --config "configs/$1.toml" --device "$DEVICE" >> "runs/$1.log" 2>&1 &
   OMP_NUM_THREADS=1 $PY -m model.train --config "configs/$2.toml" --device "$DEVICE" >> "runs/$2.log" 2>&1
   wait
 done
-$PY -m model.card --run runs/text-far --name text --baseline text-txl --trained-on "$MACHINE" \
-  --started-from "configs/text-copy-cool.toml's final weights, layer 3's spans shifted (span_shift)"
+$PY -m model.card --run runs/text-reach --name text --baseline text-txl --trained-on "$MACHINE" \
+  --started-from "configs/text-far.toml's final weights, layer 3's spans shifted (span_shift)"
 $PY -m model.evaluate --task text --checkpoint checkpoints/text
 # equal memory: the baseline keeps as many memories as the model kept on average on the test split
 $PY - <<'PYEOF'
 import json
 kept = round(json.load(open("checkpoints/results.json"))["text"]["expire_span"]["kept"])
-path = "runs/text-far-txl/final/config.json"
+path = "runs/text-reach-txl/final/config.json"
 config = json.load(open(path))
 config["max_span"] = kept
 open(path, "w").write(json.dumps(config, indent=2) + "\n")
 print(f"the baseline keeps L = {kept}")
 PYEOF
-$PY -m model.card --run runs/text-far-txl --name text-txl --partner text --trained-on "$MACHINE" \
-  --started-from "configs/text-copy-txl-cool.toml's final weights"
+$PY -m model.card --run runs/text-reach-txl --name text-txl --partner text --trained-on "$MACHINE" \
+  --started-from "configs/text-far-txl.toml's final weights"
 $PY -m model.evaluate --task text --checkpoint checkpoints/text --baseline checkpoints/text-txl --baseline-only
 $PY -m model.evaluate --task text --checkpoint checkpoints/text --baseline checkpoints/text-txl --memory-use-only
 $PY -m model.card --name text --results-only
