@@ -318,9 +318,9 @@ def first_paste_sessions(p, url: str, size: int, sessions: int) -> list[dict]:
     """--first-paste: sessions + 1 fresh browser sessions on one server (each a new browser context, with its own
     cache, as a new visitor), one after the other. In each: the first page drawn, then two never-seen texts of
     `size` bytes pasted (the session's first paste and its second), which of the pair goes first alternating from
-    session to session. Session 0 (of the first size: the server's first session) is reported apart. Each paste
-    is timed as Paster.paste times it, and also to its first chart drawn (chart_s: the overview of a text longer
-    than the window)."""
+    session to session. Session 0 (of the first size: the first visitor after the server starts) is reported
+    apart. Each paste is timed as Paster.paste times it, and also to its first chart drawn (chart_s: the overview
+    of a text longer than the window)."""
     from app.settings import MAX_WINDOW
     pairs = texts(size, 2 * (sessions + 1), tag=f"F{size}t")
     browser, out = launch_chromium(p), []

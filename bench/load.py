@@ -184,7 +184,7 @@ class Session:
 
     def __init__(self, b: Bench):
         self.b, self.timeout_ms = b, b.args.timeout * 1000
-        self.pasted = set()  # markers of the texts this session pasted before (may still be drawn: not a result)
+        self.pasted = set()  # markers of the texts this context pasted before (may still be drawn: not a result)
 
     async def open(self):
         self.context = await self.b.browser.new_context(viewport={"width": 1400, "height": 1800})
@@ -200,7 +200,7 @@ class Session:
         return self
 
     async def idle(self) -> bool:
-        """Wait until this session's script run has ended; False if it did not within --timeout."""
+        """Wait until the script run of this browser context has ended; False if it did not within --timeout."""
         from playwright.async_api import Error as PlaywrightError
         try:
             await self.page.wait_for_function(IDLE, polling=50, timeout=self.timeout_ms)
