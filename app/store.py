@@ -16,7 +16,6 @@ from collections import OrderedDict
 import numpy as np
 import streamlit as st
 from model import Tracer
-from model.errors import InputError
 from model.forgetting import Forget
 from model.trace import BLOCKS_PER_PASS, MAX_ATTENTION_TOKENS, Trace, encode_for
 from model.trace.resume import rest, resume_tracer
@@ -162,7 +161,7 @@ def run_trace(source: str, tokens, targets=None, cut: int = 1, attention_layer: 
             return _compute_trace(source, tokens, targets, cut, attention_layer, policy, forget,
                                   resume=_snapshots_of(key[:-1] + (None,)))
         snapshots = None
-        if cut == 1 and attention_layer is None and policy is None and _long_enough(source, tokens):
+        if cut == 1 and attention_layer is None and policy is None:
             snapshots = Snapshots(SNAPSHOTS_PER_TRACE, max_bytes=settings.SNAPSHOT_BYTES)
         result = _compute_trace(source, tokens, targets, cut, attention_layer, policy, snapshots=snapshots)
         if snapshots is not None:
@@ -205,13 +204,6 @@ class ProgressPacer:
         return True
 
 
-def _long_enough(source: str, tokens) -> bool:
-    """Whether a plain trace of these tokens keeps states for a forget (settings.SNAPSHOT_MIN_TOKENS)."""
-    with contextlib.suppress(InputError):  # the trace itself says what is wrong with the input
-        return len(encode_for(model_and_lock(source)[0], tokens)) >= settings.SNAPSHOT_MIN_TOKENS
-    return False
-
-
 def _snapshots_of(key: tuple) -> Snapshots | None:
     """The stored states of the plain trace under `key`, if the store still has both."""
     snaps, lock = snapshot_store()
@@ -223,8 +215,11 @@ def _snapshots_of(key: tuple) -> Snapshots | None:
 
 
 def _keep_snapshots(key: tuple, snapshots: Snapshots) -> None:
-    """Store a plain trace's states; drop those whose trace the trace store let go, then the least recently used
-    until all fit in settings.SNAPSHOT_BYTES (a trace's alone over it: not kept)."""
+    """Store a plain trace's states unless the trace is shorter than settings.SNAPSHOT_MIN_TOKENS (a full run of
+    it is quick); drop those whose trace the trace store let go, then the least recently used until all fit in
+    settings.SNAPSHOT_BYTES (a trace's alone over it: not kept)."""
+    if snapshots.trace is None or len(snapshots.trace.tokens) < settings.SNAPSHOT_MIN_TOKENS:
+        return
     traces, traces_lock = trace_store()
     with traces_lock:
         held = set(traces) | {key}  # `key` itself enters the trace store just after this
