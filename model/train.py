@@ -9,7 +9,8 @@ memories, data position, RNG) is saved as safetensors + JSON every `save_every` 
 a run started again continues where it stopped, and refuses to if its config changed. A save is atomic as a
 set: a step's files go into a new folder `state-<step>-<time>/`, then one pointer file `latest` is switched to it, so
 a run killed at any moment resumes from one whole step. Metrics go to
-`metrics.jsonl`; the final model to `<out_dir>/final` (config.json + model.safetensors).
+`metrics.jsonl`; the final model to `<out_dir>/final` (config.json + model.safetensors), and with `keep_every`
+the weights along the way to `<out_dir>/step-<N>/`.
 `train.init_from` starts a fresh run from a checkpoint's weights (fine-tuning): same architecture, and
 only how it is trained (span loss, noise, dropout, initial span) may differ from the checkpoint; a Transformer-XL
 baseline may start from an Expire-Span checkpoint (its span predictors left out, its own max_span).
@@ -42,7 +43,8 @@ from .expire_span import ExpireSpanLM, LayerMemory, Memory
 from .metrics import LN2, eval_blocks, evaluate
 
 # Settings a resumed run may change: they say how long and how often, not what is learned.
-SCHEDULE_KEYS = {"steps", "eval_every", "eval_tokens", "eval_batch_size", "log_every", "save_every", "out_dir"}
+SCHEDULE_KEYS = {"steps", "eval_every", "eval_tokens", "eval_batch_size", "log_every", "save_every", "keep_every",
+                 "out_dir"}
 # The folders a save writes (its step, then the time in ns; or the step's temporary folder): the only ones a run
 # ever deletes, matched by their whole name.
 STATE_FOLDER = re.compile(r"state-[0-9]{8,}-[0-9]+|state-[0-9]{8,}\.tmp")
@@ -66,6 +68,7 @@ class TrainConfig:
     eval_batch_size: int = 8
     log_every: int = 20
     save_every: int = 200
+    keep_every: int = 0          # also keep the weights every this many steps in <out_dir>/step-<N>/; 0: never
     out_dir: str = "runs/default"
     init_from: str = ""          # a checkpoint folder whose weights start a fresh run (fine-tuning)
     # added to each layer's span-predictor bias when init_from starts a run (docs/method.md 16.6); [] for none
@@ -91,6 +94,8 @@ class TrainConfig:
         for name in ("batch_size", "steps", "eval_every", "eval_tokens", "eval_batch_size", "log_every", "save_every"):
             if getattr(self, name) < 1:
                 out.append(f"train.{name} must be >= 1 (got {getattr(self, name)})")
+        if self.keep_every < 0:
+            out.append(f"train.keep_every must be >= 0 (got {self.keep_every})")
         if not self.lr > 0:
             out.append(f"train.lr must be > 0 (got {self.lr})")
         if self.warmup < 0 or self.grad_clip < 0:
@@ -553,6 +558,8 @@ def train(cfg: RunConfig, fresh: bool = False, device: str = "auto") -> Path:
                 f.write(json.dumps({"step": run.step, "split": "valid", **result}) + "\n")
         if run.step % cfg.train.save_every == 0 or run.step == cfg.train.steps:
             run.save()
+        if rank == 0 and cfg.train.keep_every and run.step % cfg.train.keep_every == 0:
+            run.model.save_pretrained(out / f"step-{run.step}")  # weights only: a run's course, kept to compare
     if rank == 0:
         run.model.save_pretrained(out / "final")
         print(f"final model: {out / 'final'}", flush=True)

@@ -75,6 +75,17 @@ def test_smoke_run_writes_metrics_and_a_loadable_checkpoint(tmp_path, task):
     assert model.config.block_size == 16
 
 
+def test_keep_every_keeps_the_weights_along_the_way(tmp_path):
+    cfg = write_config(tmp_path, tmp_path / "run", extra="keep_every = 2")
+    assert run_train("--config", str(cfg)).returncode == 0
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.glob("step-*")) == ["step-2", "step-4", "step-6"]
+    final, kept = weights(run / "final"), weights(run / "step-6")
+    assert all(torch.equal(final[k], kept[k]) for k in final)
+    assert not all(torch.equal(final[k], weights(run / "step-2")[k]) for k in final)
+    assert ExpireSpanLM.from_pretrained(run / "step-4").config.block_size == 16
+
+
 def test_resume_continues_exactly_where_it_stopped(tmp_path):
     straight = write_config(tmp_path, tmp_path / "straight")
     assert run_train("--config", str(straight)).returncode == 0
@@ -100,6 +111,7 @@ def test_a_resumed_run_refuses_a_changed_config(tmp_path):
     ("lerning_rate = 1.0", "unknown [train] keys: lerning_rate"),
     ("batch_size = 0", "train.batch_size must be >= 1"),
     ("lr = -1.0", "train.lr must be > 0"),
+    ("keep_every = -1", "train.keep_every must be >= 0"),
 ])
 def test_bad_train_settings_are_refused_before_training(tmp_path, extra, message):
     cfg = write_config(tmp_path, tmp_path / "run", extra=extra).read_text()
