@@ -9,8 +9,9 @@ With --test-stream it also traces the held-out test sequence of `python -m model
 seed 2,000,003) from its first frame in one pass, as the page does (the evaluation reads it as 8 slices
 of 25,000 tokens).
 
-Prints one row per length (mean, spread, min and max over seeds 0..N-1, and the mean per quarter of the
-sequence), then every seed's figure, and writes the same as JSON. Chance is 25% (four quadrants).
+Prints one row per length (mean, spread, min and max over seeds 0..N-1, the latest-collision rule's mean share
+right, docs/method.md 17.4, and the mean per quarter of the sequence), then every seed's figure and the rule's,
+and writes the same as JSON. Chance is 25% (four quadrants).
 """
 import argparse
 import json
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.views.collision import accuracy, accuracy_by_part
+from app.views.collision import accuracy, accuracy_by_part, rule_accuracy
 from model import ExpireSpanLM, trace
 from model.tasks import collision
 
@@ -41,8 +42,10 @@ def measure(model, cfg, length: int, seed: int) -> dict:
     seq = collision.generate(cfg, length, seed)
     tr = trace(model, seq.tokens, targets=seq.targets)
     right, n = accuracy(tr, seq)
+    rule_right, _ = rule_accuracy(seq)
     parts = accuracy_by_part(tr, seq)
     return {"length": length, "seed": seed, "scored": n, "right": right, "accuracy": right / n if n else None,
+            "rule_accuracy": rule_right / n if n else None,
             "quarters": [p["accuracy"] for p in parts], "quarter_scored": [p["scored"] for p in parts]}
 
 
@@ -67,28 +70,32 @@ def main():
         for seed in range(args.seeds):
             rows.append(measure(model, cfg, length, seed))
     print(f"{args.checkpoint}: {cfg}; seeds 0-{args.seeds - 1}; {time.perf_counter() - start:.0f} s; chance 25%")
-    print(f"{'frames':>7}{'mean':>7}{'sd':>6}{'min':>6}{'max':>6}{'scored':>8}   quarters 1-4 (mean over seeds)")
+    print(f"{'frames':>7}{'mean':>7}{'sd':>6}{'min':>6}{'max':>6}{'scored':>8}{'rule':>6}   "
+          "quarters 1-4 (mean over seeds)")
     summary = []
     for length in args.lengths:
         acc = np.array([r["accuracy"] for r in rows if r["length"] == length], dtype=float)
         quarters = np.array([[np.nan if q is None else q for q in r["quarters"]]
                              for r in rows if r["length"] == length], dtype=float)
         scored = np.mean([r["scored"] for r in rows if r["length"] == length])
+        rule = np.nanmean(np.array([r["rule_accuracy"] for r in rows if r["length"] == length], dtype=float))
         q_mean = np.nanmean(quarters, axis=0)
         summary.append({"length": length, "mean": float(np.nanmean(acc)), "sd": float(np.nanstd(acc)),
                         "min": float(np.nanmin(acc)), "max": float(np.nanmax(acc)), "mean_scored": float(scored),
-                        "quarters_mean": q_mean.tolist()})
+                        "rule_mean": float(rule), "quarters_mean": q_mean.tolist()})
         print(f"{length:>7}{pct(np.nanmean(acc)):>7}{pct(np.nanstd(acc)):>6}{pct(np.nanmin(acc)):>6}"
-              f"{pct(np.nanmax(acc)):>6}{scored:>8.0f}   " + " ".join(f"{pct(q):>4}" for q in q_mean))
+              f"{pct(np.nanmax(acc)):>6}{scored:>8.0f}{pct(rule):>6}   " + " ".join(f"{pct(q):>4}" for q in q_mean))
     print("\nper seed (share right):")
     print(f"{'frames':>7} " + " ".join(f"{s:>4}" for s in range(args.seeds)))
     for length in args.lengths:
         print(f"{length:>7} " + " ".join(f"{pct(r['accuracy']):>4}" for r in rows if r["length"] == length))
+        print(f"{'rule':>7} " + " ".join(f"{pct(r['rule_accuracy']):>4}" for r in rows if r["length"] == length))
     test = None
     if args.test_stream:
         test = measure(model, cfg, 25_000, TEST_SEED)
         print(f"\ntest sequence (25,000 frames, seed {TEST_SEED:,}, one pass from frame 0): {pct(test['accuracy'])} "
-              f"right of {test['scored']:,}; quarters " + " ".join(pct(q) for q in test["quarters"]))
+              f"right of {test['scored']:,} (latest-collision rule {pct(test['rule_accuracy'])}); quarters "
+              + " ".join(pct(q) for q in test["quarters"]))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"checkpoint": args.checkpoint, "seeds": args.seeds, "summary": summary,

@@ -6,6 +6,9 @@
   pooled over the sequences measured (`span_by_frame_kind`).
 - *Answering collisions*: collision frames that a later question is about (its answer lies there,
   `CollisionSequence.answer_frames`), against collision frames no question ever asks about.
+- *Latest-collision rule*: answer every question with the quadrant of the most recent collision of any pair,
+  whatever colours it asks (`latest_collision_answers`): the score a memory of one collision gets, to set the
+  model's score beside.
 - *Fresh sequences*: FRESH_SEQUENCES sequences of FRESH_FRAMES frames from seeds training never draws
   (FRESH_SEEDS), each traced from frame 0 (`fresh_sequences`, `measure_fresh`).
 
@@ -57,14 +60,26 @@ def span_by_frame_kind(spans: list[np.ndarray], kinds: list[dict[str, np.ndarray
     return out
 
 
+def latest_collision_answers(seq: collision.CollisionSequence) -> np.ndarray:
+    """Per frame, the latest-collision rule's answer (docs/method.md 17.4): 1 + the quadrant of the most recent
+    collision of any pair at or before the frame, whatever colours are asked; 0 before the first collision."""
+    events = collision.collision_events(seq.config, seq.positions, seq.colours)
+    last = np.searchsorted(events["frame"], np.arange(seq.n_frames), side="right") - 1
+    out = np.zeros(seq.n_frames, np.int64)
+    seen = last >= 0
+    out[seen] = 1 + collision.quadrant(seq.config, events["row"][last[seen]], events["col"][last[seen]])
+    return out
+
+
 def fresh_sequences(config: collision.CollisionConfig, seeds=FRESH_SEEDS, frames: int = FRESH_FRAMES) -> list:
     """The fresh sequences: one per seed, `frames` frames each."""
     return [collision.generate(config, frames, seed) for seed in seeds]
 
 
 def measure_fresh(model, config: collision.CollisionConfig, seeds=FRESH_SEEDS, frames: int = FRESH_FRAMES) -> dict:
-    """Span ratios and error on the fresh sequences, each traced from frame 0 (empty memory)."""
-    spans, kinds, kept, wrong, scored = [], [], [], 0, 0
+    """Span ratios and error on the fresh sequences, each traced from frame 0 (empty memory), and the
+    latest-collision rule's error on the same questions."""
+    spans, kinds, kept, wrong, scored, rule_wrong = [], [], [], 0, 0, 0
     for seq in fresh_sequences(config, seeds, frames):
         t = trace(model, seq.tokens, targets=seq.targets)
         spans.append(t.spans)
@@ -73,7 +88,10 @@ def measure_fresh(model, config: collision.CollisionConfig, seeds=FRESH_SEEDS, f
         asked = seq.targets >= 0
         wrong += int((t.predictions[asked] != seq.targets[asked]).sum())
         scored += int(asked.sum())
+        asked_frames = seq.labels > 0
+        rule_wrong += int((latest_collision_answers(seq)[asked_frames] != seq.labels[asked_frames]).sum())
     result = {"seeds": list(seeds), "frames": frames, "error": wrong / scored if scored else None, "scored": scored,
+              "latest_collision_rule_error": rule_wrong / scored if scored else None,
               "kept_per_layer": np.mean(kept, 0).astype(float).round(1).tolist()}
     result.update(span_by_frame_kind(spans, kinds))
     return result

@@ -10,14 +10,17 @@ from app import loading, play, settings, store, ui
 from app.views import task_figures
 from app.views.collision import (accuracy, accuracy_by_part, changed_after, collision_memory_words,
                                 colour_legend_html, forget_collision_words, forget_rows, frame_forget, frame_story,
-                                md_escape, measured_note, next_collision, parse_upload, quadrant_note, question_rows)
+                                md_escape, measured_note, next_collision, parse_upload, quadrant_note, question_rows,
+                                rule_accuracy, rule_words)
 
 st.title("Object tracking: where did they collide?")
 st.markdown("Particles drift on a small grid and now and then change colour. When two particles land in the "
             "same cell they **collide**. After every frame (one step of the particles) the model is asked: "
             "*in which quadrant did these two colours last collide?* The answer can lie thousands of tokens "
-            "back, so a model needs the collisions long after they happen, and not the ordinary frames. Whether "
-            "this model's spans do keep the collision frames longer is measured below, on the sequence shown.")
+            "back, so a model needs the collisions long after they happen, and not the ordinary frames. Often, "
+            "though, the particles meet again near where they last met, so the most recent collision alone "
+            "answers many questions: below, the model's score stands beside that rule's. Whether this model's "
+            "spans do keep the collision frames longer is measured below too, on the sequence shown.")
 source, name, model = ui.require_model("collision", "ckpt_objects")
 cfg = loading.collision_config_for(model.config.vocab_size)
 if cfg is None:
@@ -52,13 +55,19 @@ else:
 with ui.failures("Cannot trace this sequence", stop=True):
     tr = store.run_trace(source, seq.tokens, seq.targets)
 right, n_scored = accuracy(tr, seq)
-m1, m2, m3 = st.columns(3)
+rule_right, _ = rule_accuracy(seq)
+m1, m2, m3, m4 = st.columns(4)
 m1.metric("Frames / tokens", f"{seq.n_frames:,} / {len(seq.tokens):,}")
 m2.metric("Scored questions", f"{n_scored:,}")
 m3.metric("Answered right", f"{right / n_scored:.0%}" if n_scored else "nothing scored")
+m4.metric("Latest-collision rule", f"{rule_right / n_scored:.0%}" if n_scored else "nothing scored",
+          help="Right answers of a rule that needs no model: the quadrant of the most recent collision, whatever "
+               "colours are asked.")
 st.caption(f"The model reads each frame as {seq.frame_len} tokens: for each of the {seq.config.particles} "
            "particles its row, its column and its colour, then the two colours of the question. A question counts "
            "(is scored) only once its two colours have collided. Chance is 25%: a guess among four quadrants.")
+if n_scored:
+    st.markdown(rule_words(right, rule_right, n_scored))
 
 st.subheader("How often is the model right along the sequence?")
 parts = accuracy_by_part(tr, seq, min(4, seq.n_frames))
@@ -67,6 +76,7 @@ ui.chart(task_figures.accuracy_by_part(parts), key="accuracy_by_part")
 st.dataframe(pd.DataFrame([{
     part: p["part"], "frames": f"{p['first frame']:,} to {p['last frame']:,}", "scored questions": p["scored"],
     "answered right": None if p["accuracy"] is None else f"{p['accuracy']:.0%}",
+    "latest-collision rule": None if p["rule accuracy"] is None else f"{p['rule accuracy']:.0%}",
     "collision frames that answer them": p["collisions"],
     "median tokens back": p["median tokens back"]} for p in parts]),
     hide_index=True)

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 
+from model.collision_memory import latest_collision_answers
 from model.errors import InputError
 from model.tasks import collision
 
@@ -180,20 +181,46 @@ def accuracy(trace, seq) -> tuple[int, int]:
     return int((truth == guess).sum()), len(truth)
 
 
+def rule_accuracy(seq) -> tuple[int, int]:
+    """(right, scored questions) of the latest-collision rule (docs/method.md 17.4) over the whole sequence."""
+    frames = np.flatnonzero(seq.labels > 0)
+    return int((latest_collision_answers(seq)[frames] == seq.labels[frames]).sum()), len(frames)
+
+
+def rule_words(right: int, rule_right: int, n: int) -> str:
+    """One sentence setting the model's share right beside the latest-collision rule's, on this sequence."""
+    if not n:
+        return ""
+    model, rule = f"{right / n:.0%}", f"{rule_right / n:.0%}"
+    rule_says = ("A rule that needs no model, the **latest-collision rule**, answers every question with the quadrant "
+                 "of the most recent collision, whatever colours are asked")
+    if rule_right > right:
+        return (f"{rule_says}. On this sequence it is right more often than the model: {rule} of the questions "
+                f"against {model}. So most questions here need only the latest collision, and the model does not "
+                "answer them as well as that rule.")
+    if rule_right == right:
+        return f"{rule_says}. On this sequence it is right exactly as often as the model: {model} of the questions."
+    return f"{rule_says}. On this sequence the model is right more often than that rule: {model} against {rule}."
+
+
 def accuracy_by_part(trace, seq, parts: int = 4) -> list[dict]:
     """The sequence cut into `parts` equal runs of frames (the last takes the remainder); per run: its first
-    and last frame, scored questions, right answers, the share right (None when nothing is scored), how many
-    different collision frames answer its questions and the median distance back to them in tokens."""
+    and last frame, scored questions, right answers, the share right (None when nothing is scored), the same two
+    for the latest-collision rule (docs/method.md 17.4), how many different collision frames answer its questions
+    and the median distance back to them in tokens."""
     frames, truth, guess = scored(trace, seq)
+    rule = latest_collision_answers(seq)[frames]
     edges = [seq.n_frames * k // parts for k in range(parts + 1)]
     out = []
     for k in range(parts):
         lo, hi = edges[k], edges[k + 1]
         inside = (frames >= lo) & (frames < hi)
         n, right = int(inside.sum()), int((truth[inside] == guess[inside]).sum())
+        rule_right = int((truth[inside] == rule[inside]).sum())
         back = (frames[inside] - seq.answer_frames[frames[inside]]) * seq.frame_len
         out.append({"part": k + 1, "first frame": lo, "last frame": hi - 1, "scored": n, "right": right,
-                    "accuracy": right / n if n else None,
+                    "accuracy": right / n if n else None, "rule right": rule_right,
+                    "rule accuracy": rule_right / n if n else None,
                     "collisions": len(np.unique(seq.answer_frames[frames[inside]])),
                     "median tokens back": int(np.median(back)) if n else None})
     return out
@@ -310,9 +337,10 @@ def _pct(x) -> str:
 
 def measured_note(entry: dict | None, default_frames: int) -> str | None:
     """The page's note on how often this checkpoint is right on fresh sequences, in words, from its entry of
-    checkpoints/results.json (loading.results_of): the "fresh_sequences" figures (bench/collision_accuracy.py)
-    and the held-out test error. None when the entry holds no such figures or they are not in the expected shape
-    (a results file edited by hand): the page then quotes nothing."""
+    checkpoints/results.json (loading.results_of): the "fresh_sequences" figures (bench/collision_accuracy.py),
+    with the latest-collision rule's where they are given, and the held-out test error. None when the entry holds
+    no such figures or they are not in the expected shape (a results file edited by hand): the page then quotes
+    nothing."""
     try:
         fresh = entry["fresh_sequences"]
         seeds = int(fresh["seeds"])
@@ -328,6 +356,8 @@ def measured_note(entry: dict | None, default_frames: int) -> str | None:
             if row.get("quarters"):
                 qs = [_pct(q) for q in row["quarters"]]
                 said += f", by quarter {', '.join(qs[:-1])} and {qs[-1]}" if len(qs) > 1 else ""
+            if row.get("rule_mean") is not None:
+                said += f" (the latest-collision rule: {_pct(row['rule_mean'])})"
             parts.append(said)
         note = (f"Measured on this checkpoint over {seeds} seeds (0 to {seeds - 1}) on {fresh['measured_on']} "
                 f"(script: {fresh['script']}), counting every scored question of a fresh sequence: "
@@ -340,6 +370,8 @@ def measured_note(entry: dict | None, default_frames: int) -> str | None:
             note += (f" The held-out test sequence ({int(test['frames']):,} frames) scores {_pct(1 - float(error))} "
                      f"({_pct(test['accuracy'])} read from its first frame in one pass, as here): "
                      f"{_pct(qs[0])} in its first quarter" + (f" and {rest} in the others." if rest else "."))
+            if test.get("rule_accuracy") is not None:
+                note += f" The latest-collision rule gets {_pct(test['rule_accuracy'])} of it right."
         return note
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         return None

@@ -103,22 +103,28 @@ def collision_grid(seq, frame: int, held=None) -> go.Figure:
 
 
 def accuracy_by_part(parts: list[dict], chance: float = collision.CHANCE) -> go.Figure:
-    """Share of scored questions answered right in each part of the sequence (collision.accuracy_by_part),
-    with the number behind each bar and a dashed line at chance."""
+    """Share of scored questions answered right in each part of the sequence (collision.accuracy_by_part): the
+    model's bars beside the latest-collision rule's, with the number behind each bar and a dashed line at
+    chance."""
     names = [("quarter" if len(parts) == 4 else "part") + f" {p['part']}<br>frames {p['first frame']:,}–"
              f"{p['last frame']:,}" for p in parts]
-    y = [0.0 if p["accuracy"] is None else 100 * p["accuracy"] for p in parts]
-    text = ["nothing scored" if p["accuracy"] is None else f"{p['accuracy']:.0%} ({p['right']:,} of {p['scored']:,})"
-            for p in parts]
-    fig = go.Figure(go.Bar(x=names, y=y, text=text, textposition="outside", name="answered right",
-                           marker_color="#0072B2", hovertemplate="%{x}<br>%{text}<extra></extra>"))
+    fig = go.Figure()
+    for key, right, name, colour in (("accuracy", "right", "the model", "#0072B2"),
+                                     ("rule accuracy", "rule right", "latest-collision rule", "#999999")):
+        y = [0.0 if p[key] is None else 100 * p[key] for p in parts]
+        text = ["nothing scored" if p[key] is None else f"{p[key]:.0%}" for p in parts]
+        counts = [f"{p[right]:,} of {p['scored']:,} right" for p in parts]
+        fig.add_trace(go.Bar(x=names, y=y, text=text, textposition="outside", name=name, marker_color=colour,
+                             hovertext=counts, hovertemplate=f"{name}<br>%{{x}}<br>%{{text}}: %{{hovertext}}"
+                                                             "<extra></extra>"))
     fig.add_hline(y=100 * chance, line=dict(dash="dash", color="crimson", width=2),
                   annotation_text=f"chance: {chance:.0%} (a guess among four quadrants)",
                   annotation_position="top left", annotation_font_color="crimson",
                   annotation_bgcolor="rgba(255,255,255,0.85)")
-    fig.update_yaxes(range=[0, 110], title="answered right (%)", ticksuffix="%")
-    return _layout(fig, "Share of the scored questions answered right, by " + ("quarter" if len(parts) == 4 else "part")
-                   + " of the sequence", 380)
+    fig.update_yaxes(range=[0, 115], title="answered right (%)", ticksuffix="%")
+    fig.update_layout(barmode="group")
+    return legend_on_top(fig, "Share of the scored questions answered right, by " + (
+        "quarter" if len(parts) == 4 else "part") + " of the sequence", 400)
 
 
 def spans_per_frame(trace, frame_len: int, collisions=None) -> go.Figure:

@@ -16,7 +16,7 @@ from app import settings
 from app.views import collision as cv
 from app.views import task_figures
 from model import ExpireSpanLM, trace
-from model.collision_memory import span_by_frame_kind, token_kinds
+from model.collision_memory import latest_collision_answers, span_by_frame_kind, token_kinds
 from model.tasks import collision
 
 MANY = collision.CollisionConfig(grid=6, particles=4, colours=5, question_prob=0.6, recolour_prob=0.2)
@@ -55,6 +55,12 @@ def test_accuracy_by_part_counts_what_the_predictions_say():
     right, n = cv.accuracy(tr, seq)
     assert (right, n) == (sum(r for _, r in expected), sum(k for k, _ in expected))
     assert right == len(range(0, n, 3))  # every third scored question, as the fake trace answers
+    rule = latest_collision_answers(seq)
+    for p in parts:  # the latest-collision rule, recounted the same way
+        inside = [f for f in range(p["first frame"], p["last frame"] + 1) if seq.labels[f] > 0]
+        assert p["rule right"] == sum(int(rule[f] == seq.labels[f]) for f in inside)
+        assert p["rule accuracy"] == (p["rule right"] / p["scored"] if p["scored"] else None)
+    assert cv.rule_accuracy(seq) == (sum(p["rule right"] for p in parts), n)
 
 
 def test_accuracy_by_part_with_a_real_trace_and_distances_back():
@@ -78,21 +84,32 @@ def test_accuracy_by_part_when_nothing_is_scored():
     parts = cv.accuracy_by_part(fake_trace(seq), seq)
     assert all(p["scored"] == 0 and p["accuracy"] is None and p["median tokens back"] is None for p in parts)
     fig = task_figures.accuracy_by_part(parts)
-    assert list(fig.data[0].text) == ["nothing scored"] * 4
+    assert [list(bars.text) for bars in fig.data] == [["nothing scored"] * 4] * 2
 
 
 def test_accuracy_figure_bars_and_chance_line():
     seq = collision.generate(collision.SCALED, 160, seed=2)
     parts = cv.accuracy_by_part(fake_trace(seq, right_every=2), seq)
     fig = task_figures.accuracy_by_part(parts)
-    bars = fig.data[0]
+    bars, rule = fig.data
+    assert (bars.name, rule.name) == ("the model", "latest-collision rule")
     assert list(bars.y) == pytest.approx([100 * p["accuracy"] for p in parts])
-    assert [t.split(" ")[0] for t in bars.text] == [f"{p['accuracy']:.0%}" for p in parts]
-    assert all(f"of {p['scored']}" in t for t, p in zip(bars.text, parts))
-    assert "frames 0–39" in bars.x[0] and "frames 120–159" in bars.x[3]
+    assert list(bars.text) == [f"{p['accuracy']:.0%}" for p in parts]
+    assert list(bars.hovertext) == [f"{p['right']} of {p['scored']} right" for p in parts]
+    assert list(rule.y) == pytest.approx([100 * p["rule accuracy"] for p in parts])
+    assert list(rule.hovertext) == [f"{p['rule right']} of {p['scored']} right" for p in parts]
+    assert "frames 0–39" in bars.x[0] and "frames 120–159" in bars.x[3] and list(rule.x) == list(bars.x)
     (line,) = [s for s in fig.layout.shapes if s.y0 == s.y1]
     assert line.y0 == 25 and line.line.dash == "dash"
     assert any("chance: 25%" in a.text for a in fig.layout.annotations)
+
+
+def test_rule_words_say_which_is_right_more_often():
+    assert "it is right more often than the model: 80% of the questions against 50%" in cv.rule_words(5, 8, 10)
+    assert "the model is right more often than that rule: 80% against 50%" in cv.rule_words(8, 5, 10)
+    assert "right exactly as often as the model: 50%" in cv.rule_words(5, 5, 10)
+    assert all("**latest-collision rule**" in cv.rule_words(*a) for a in ((5, 8, 10), (8, 5, 10), (5, 5, 10)))
+    assert cv.rule_words(0, 0, 0) == ""
 
 
 # --- the grid: legend, labels, quadrants ------------------------------------------------------------
@@ -356,6 +373,11 @@ def test_page_accuracy_chart_matches_the_trace(app_checkpoints):
     assert any(s.get("y0") == 25 for s in bars["layout"]["shapes"])  # the chance line
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Answered right"] == f"{ok.mean():.0%}" and metrics["Scored questions"] == f"{len(f):,}"
+    rule_ok = latest_collision_answers(seq)[f] == seq.labels[f]
+    assert metrics["Latest-collision rule"] == f"{rule_ok.mean():.0%}"
+    assert cv.rule_words(int(ok.sum()), int(rule_ok.sum()), len(f)) in page_text(at)
+    assert list(bars["data"][1]["y"]) == pytest.approx(
+        [100 * rule_ok[quarter == k].mean() if (quarter == k).any() else 0.0 for k in range(4)])
     table = at.dataframe[0].value
     assert list(table["scored questions"]) == [int((quarter == k).sum()) for k in range(4)]
 

@@ -192,10 +192,15 @@ def test_the_object_page_quotes_only_figures_from_results_json():
     assert f"on {fresh['measured_on']}" in note and fresh["script"] in note
     held = set()
     for row in fresh["lengths"]:
-        held |= {row["mean"], row["min"], row["max"], *row.get("quarters", [])}
-    held |= {fresh["test_stream"]["accuracy"], *fresh["test_stream"]["quarters"], 1 - entry["expire_span"]["error"]}
+        held |= {row["mean"], row["min"], row["max"], *row.get("quarters", []), row.get("rule_mean", 0)}
+    held |= {fresh["test_stream"]["accuracy"], *fresh["test_stream"]["quarters"], 1 - entry["expire_span"]["error"],
+             fresh["test_stream"].get("rule_accuracy", 0)}
     quoted = {int(p) for p in re.findall(r"(\d+)%", note)}
     assert quoted <= {round(100 * x) for x in held}, quoted
+    for row in fresh["lengths"]:  # the rule's figure stands beside the model's, where results.json gives it
+        if row.get("rule_mean") is not None:
+            assert f"(the latest-collision rule: {round(100 * row['rule_mean'])}%)" in note
+    assert f"The latest-collision rule gets {round(100 * fresh['test_stream']['rule_accuracy'])}% of it right" in note
     assert f"{settings.OBJECTS_DEFAULT_FRAMES:,} frames (the default here)" in note
 
 

@@ -199,6 +199,17 @@ def test_a_deck_carries_pasted_text_through_a_reload(page, server, tmp_path):
 def test_object_tracking_plays_frames(page, server):
     page.goto(f"{server}/objects", wait_until="domcontentloaded")
     _wait_for_charts(page, 2)
+    # the model's share right stands beside a rule that needs no model, in the chart and in one sentence
+    rule = page.get_by_text(re.compile(r"A rule that needs no model, the latest-collision rule, answers")).first
+    rule.wait_for(timeout=60_000)
+    names = page.evaluate(f"() => {PLOTS}.filter(g => g.layout && String(g.layout.title.text)"
+                          ".startsWith('Share of the scored')).map(g => g.data.map(t => t.name))")
+    assert names == [["the model", "latest-collision rule"]]
+    bars = page.locator(".js-plotly-plot").filter(has_text="Share of the scored").first
+    bars.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "29-objects-model-and-rule.png"))
+    page.evaluate("() => window.scrollTo(0, 0)")
     title = (f"(f) => {PLOTS}.some("
              "g => g.layout && String(g.layout.title.text).startsWith('Frame ' + f + ':'))")
     page.wait_for_function(title, arg=0, timeout=30_000)

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from model.collision_memory import FRESH_SEEDS, frame_of_tokens, measure_fresh, span_by_frame_kind, token_kinds
+from model.collision_memory import (FRESH_SEEDS, frame_of_tokens, latest_collision_answers, measure_fresh,
+                                    span_by_frame_kind, token_kinds)
 from model.tasks import collision
 from support import tiny_model
 
@@ -61,3 +62,22 @@ def test_fresh_sequences_are_traced_from_empty_memory_17_3():
     assert out["scored"] == sum(int((s.targets >= 0).sum()) for s in seqs)
     assert 0 <= out["error"] <= 1 and len(out["ratio_collision_ordinary"]) == model.config.n_layers
     assert out["tokens_collision"] + out["tokens_ordinary"] == 2 * 40 * collision.SCALED.frame_len
+
+
+def test_latest_collision_rule_answers_with_the_most_recent_collision_of_any_pair_17_4():
+    """4x4 grid, 2 colours: p0 and p1 meet in the top left (frame 1, colours 0 and 1), then in the bottom right
+    (frame 3, both colour 1). Asked about pair (0, 1) at frame 4, the rule answers bottom right, where (1, 1) met;
+    the true answer is top left."""
+    cfg = collision.SCALED
+    positions = np.array([[[0, 0], [3, 3]], [[1, 1], [1, 1]], [[1, 2], [2, 2]], [[3, 3], [3, 3]], [[3, 2], [2, 3]]])
+    colours = np.array([[0, 1], [0, 1], [0, 1], [1, 1], [1, 1]])
+    questions = np.array([[0, 1], [0, 1], [0, 1], [1, 1], [0, 1]])
+    seq = collision._assemble(cfg, positions, colours, questions)
+    assert seq.collisions.tolist() == [False, True, False, True, False]
+    assert latest_collision_answers(seq).tolist() == [0, 1, 1, 4, 4]  # 0: no collision yet; 1 top left, 4 bottom right
+    assert seq.labels.tolist() == [0, 1, 1, 4, 1]  # frame 4 asks (0, 1): its latest collision was in frame 1
+    model = tiny_model(vocab_size=collision.vocab_size(cfg), pre_norm=True)
+    seqs = [collision.generate(cfg, 60, s) for s in FRESH_SEEDS[:2]]
+    out = measure_fresh(model, cfg, seeds=FRESH_SEEDS[:2], frames=60)
+    wrong = sum(int((latest_collision_answers(q)[q.labels > 0] != q.labels[q.labels > 0]).sum()) for q in seqs)
+    assert out["latest_collision_rule_error"] == pytest.approx(wrong / out["scored"])
