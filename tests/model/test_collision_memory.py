@@ -1,5 +1,6 @@
 """The collision memory measures (docs/method.md section 17) on hand-made sequences and a tiny model."""
 import numpy as np
+import torch
 import pytest
 
 from model.collision_memory import (FRESH_SEEDS, frame_of_tokens, latest_collision_answers, measure_fresh,
@@ -81,3 +82,22 @@ def test_latest_collision_rule_answers_with_the_most_recent_collision_of_any_pai
     out = measure_fresh(model, cfg, seeds=FRESH_SEEDS[:2], frames=60)
     wrong = sum(int((latest_collision_answers(q)[q.labels > 0] != q.labels[q.labels > 0]).sum()) for q in seqs)
     assert out["latest_collision_rule_error"] == pytest.approx(wrong / out["scored"])
+
+
+def test_the_collision_probe_reads_a_planted_feature_and_not_noise():
+    """bench/collision_probe.py: its probe finds a linear feature, gives chance to noise, and reads every layer's
+    input in token order."""
+    from bench.collision_probe import layer_inputs, probe
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 16)).astype(np.float32)
+    planted = x[:, 3] + 0.5 * x[:, 7] > 1.0  # about 15% of the rows
+    assert probe(x[:1000], planted[:1000], x[1000:], planted[1000:]) > 0.95
+    noise = rng.random(2000) < 0.15
+    assert 0.4 < probe(x[:1000], noise[:1000], x[1000:], noise[1000:]) < 0.6
+    model = tiny_model(vocab_size=collision.vocab_size(collision.SCALED), pre_norm=True)
+    seq = collision.generate(collision.SCALED, 30, seed=0)
+    inputs = layer_inputs(model, seq)
+    assert len(inputs) == model.config.n_layers
+    assert all(h.shape == (len(seq.tokens), model.config.d_model) for h in inputs)
+    embedded = model.embed(torch.tensor(seq.tokens)).detach().numpy()
+    assert np.allclose(inputs[0], embedded, atol=1e-6)  # layer 0 reads the token embeddings, in order
