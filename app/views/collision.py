@@ -195,9 +195,10 @@ def rule_words(right: int, rule_right: int, n: int) -> str:
     rule_says = ("A rule that needs no model, the **latest-collision rule**, answers every question with the quadrant "
                  "of the most recent collision, whatever colours are asked")
     if rule_right > right:
+        most = (" So most questions here need only the latest collision, and the model does not answer them as well "
+                "as that rule." if rule_right > n / 2 else "")
         return (f"{rule_says}. On this sequence it is right more often than the model: {rule} of the questions "
-                f"against {model}. So most questions here need only the latest collision, and the model does not "
-                "answer them as well as that rule.")
+                f"against {model}.{most}")
     if rule_right == right:
         return f"{rule_says}. On this sequence it is right exactly as often as the model: {model} of the questions."
     return f"{rule_says}. On this sequence the model is right more often than that rule: {model} against {rule}."

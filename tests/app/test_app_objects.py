@@ -106,6 +106,8 @@ def test_accuracy_figure_bars_and_chance_line():
 
 def test_rule_words_say_which_is_right_more_often():
     assert "it is right more often than the model: 80% of the questions against 50%" in cv.rule_words(5, 8, 10)
+    assert "So most questions here need only the latest collision" in cv.rule_words(5, 8, 10)
+    assert "most questions" not in cv.rule_words(2, 4, 10)  # 40%: the rule wins, yet it answers fewer than half
     assert "the model is right more often than that rule: 80% against 50%" in cv.rule_words(8, 5, 10)
     assert "right exactly as often as the model: 50%" in cv.rule_words(5, 5, 10)
     assert all("**latest-collision rule**" in cv.rule_words(*a) for a in ((5, 8, 10), (8, 5, 10), (5, 5, 10)))
