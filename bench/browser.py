@@ -20,6 +20,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_port_pair(avoid: int | None = None) -> int:
+    """A port p such that p and p + 1 are both free now (and neither is `avoid`): for two replicas side by side."""
+    for _ in range(100):
+        base = free_port()
+        if avoid in (base, base + 1):
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", base + 1))
+            except OSError:
+                continue
+        return base
+    raise RuntimeError("found no two free ports side by side")
+
+
 @contextlib.contextmanager
 def streamlit_app(log_path: Path, env: dict | None = None):
     """Run app/main.py until the block ends; yields its URL once /_stcore/health answers."""

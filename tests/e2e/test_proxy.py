@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from support import write_checkpoints
 
-from bench.browser import CHROMIUM, ROOT, free_port, launch_chromium, paste
+from bench.browser import CHROMIUM, ROOT, free_port, free_port_pair, launch_chromium, paste
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
@@ -25,9 +25,8 @@ def proxy(tmp_path_factory):
     """deploy/run_local.sh on free ports, with tiny checkpoints; yields (url, log folder)."""
     logs = tmp_path_factory.mktemp("replica-logs")
     folder = write_checkpoints(tmp_path_factory.mktemp("proxy-checkpoints"))
-    port, base = free_port(), free_port()
-    while base + 1 == port:
-        base = free_port()
+    port = free_port()
+    base = free_port_pair(avoid=port)  # the replicas take base and base + 1: both must be free
     env = {**os.environ, "LOG_DIR": str(logs), "EXPIRE_SPAN_CHECKPOINTS": str(folder), "OMP_NUM_THREADS": "1",
            "PYTHON": str(Path(os.sys.executable)), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(["bash", "deploy/run_local.sh", str(port), str(base)], cwd=ROOT, env=env,
