@@ -11,7 +11,7 @@ from app.views import task_figures
 from app.views.collision import (accuracy, accuracy_by_part, changed_after, collision_memory_words,
                                 colour_legend_html, forget_collision_words, forget_rows, frame_forget, frame_story,
                                 md_escape, measured_note, next_collision, parse_upload, quadrant_note, question_rows,
-                                rule_accuracy, rule_words)
+                                rule_words)
 
 st.title("Object tracking: where did they collide?")
 st.markdown("Particles drift on a small grid and now and then change colour. When two particles land in the "
@@ -55,7 +55,8 @@ else:
 with ui.failures("Cannot trace this sequence", stop=True):
     tr = store.run_trace(source, seq.tokens, seq.targets)
 right, n_scored = accuracy(tr, seq)
-rule_right, _ = rule_accuracy(seq)
+parts = accuracy_by_part(tr, seq, min(4, seq.n_frames))
+rule_right = sum(p["rule right"] for p in parts)  # the latest-collision rule, read once for the chart and here
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Frames / tokens", f"{seq.n_frames:,} / {len(seq.tokens):,}")
 m2.metric("Scored questions", f"{n_scored:,}")
@@ -70,7 +71,6 @@ if n_scored:
     st.markdown(rule_words(right, rule_right, n_scored))
 
 st.subheader("How often is the model right along the sequence?")
-parts = accuracy_by_part(tr, seq, min(4, seq.n_frames))
 part = "quarter" if len(parts) == 4 else "part"
 ui.chart(task_figures.accuracy_by_part(parts), key="accuracy_by_part")
 st.dataframe(pd.DataFrame([{
