@@ -30,9 +30,15 @@ def text_stream(corpus_dir, split: str) -> Stream:
     return Stream(tokens, targets)
 
 
+COLLISION_TRAINING_KEYS = {"mark_collisions"}  # [data] keys for the training stream, not the generator
+
+
 def collision_config(params: dict) -> "collision.CollisionConfig":
+    mark = params.get("mark_collisions", False)
+    if not (isinstance(mark, bool) or mark == "only"):
+        raise ConfigError('[data] mark_collisions must be true, false or "only" (marks without questions)')
     try:
-        return collision.CollisionConfig(**params)
+        return collision.CollisionConfig(**{k: v for k, v in params.items() if k not in COLLISION_TRAINING_KEYS})
     except (TypeError, ValueError) as e:
         raise ConfigError(f"[data] collision settings: {e}") from None
 
@@ -66,7 +72,8 @@ def make_stream(task: str, params: dict, split: str, n_tokens: int, seed: int) -
         split_seed = {"train": 0, "valid": 1_000_003, "test": 2_000_003}[split] + seed
         cfg = collision_config(params)
         seq = collision.generate(cfg, n_frames=-(-n_tokens // cfg.frame_len), seed=split_seed)
-        return Stream(seq.tokens, seq.targets)
+        marks = params.get("mark_collisions", False) if split == "train" else False
+        return Stream(seq.tokens, collision.collision_marks(seq, questions=marks != "only") if marks else seq.targets)
     raise ConfigError(f"unknown task {task!r}: use text, collision or corridor")
 
 

@@ -27,6 +27,7 @@ class ExpireSpanConfig:
     pre_norm: bool = False           # method 8.2 if True, else 8.1
     expire_span: bool = True         # False: the Transformer-XL baseline (method 7.5)
     span_noise: bool = False         # random span shortening in training (method 6)
+    position_init: float = 0.02      # std of the position embedding at init (method 14.7; the authors' code: 1)
 
     def __post_init__(self):
         problems = self.problems()
@@ -43,7 +44,7 @@ class ExpireSpanConfig:
                 out.append(f"{name} must be a positive integer (got {_short(value)})")
             elif value > LIMITS[name]:
                 out.append(f"{name} must be at most {LIMITS[name]:,} (got {_short(value)})")
-        for name in ["span_loss", "init_span_fraction", "pre_div", "dropout"]:
+        for name in ["span_loss", "init_span_fraction", "pre_div", "dropout", "position_init"]:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 out.append(f"{name} must be a number (got {_short(value)})")
@@ -66,6 +67,8 @@ class ExpireSpanConfig:
             out.append(f"pre_div must be > 0 (got {self.pre_div})")
         if not 0.0 <= self.dropout < 1.0:
             out.append(f"dropout must be in [0, 1) (got {self.dropout})")
+        if not self.position_init > 0:
+            out.append(f"position_init must be > 0 (got {self.position_init})")
         if self.span_loss < 0:
             out.append(f"span_loss must be >= 0 (got {self.span_loss})")
         return out

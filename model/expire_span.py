@@ -447,7 +447,7 @@ class ExpireSpanLM(nn.Module, SafetensorsHubMixin):
         self.config = cfg = config
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         # 4.3: one key-side position embedding, head_dim x M, shared by all heads and layers.
-        self.key_pe = nn.Parameter(torch.randn(cfg.head_dim, cfg.block_size) * 0.02)
+        self.key_pe = nn.Parameter(torch.randn(cfg.head_dim, cfg.block_size) * cfg.position_init)  # 14.7
         self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.n_layers))
         self.final_norm = nn.LayerNorm(cfg.d_model) if cfg.pre_norm else nn.Identity()
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size)  # 8.3: untied from the embedding

@@ -175,7 +175,7 @@ def parse_run_config(raw: dict, path="config") -> RunConfig:
 
 
 # What a fine-tuning run may set differently from the checkpoint it starts from: how it is trained.
-TRAINING_ONLY = {"span_loss", "span_noise", "dropout", "init_span_fraction"}
+TRAINING_ONLY = {"span_loss", "span_noise", "dropout", "init_span_fraction", "position_init"}
 # A Transformer-XL baseline may start from an Expire-Span checkpoint (the same weights as its partner's start):
 # it drops the span predictors and keeps the nearest max_span memories instead.
 EXPIRY_ONLY = {"expire_span", "max_span", "ramp", "pre_div"}

@@ -1,5 +1,6 @@
 """How training blocks are cut: contiguous rows for streams, independent episodes for the corridor."""
 import numpy as np
+import pytest
 
 from model.batches import BlockWalker, EpisodeWalker, Stream
 from model.tasks import corridor
@@ -64,3 +65,29 @@ def test_text_streams_any_file_of_the_corpus_and_names_a_missing_one(tmp_path):
     assert s.targets[0] == ord("e") and s.targets[-1] == -1
     with pytest.raises(ConfigError, match="test-bible.txt is missing"):
         make_stream("text", {"corpus": str(tmp_path)}, "test-bible", 100, seed=0)
+
+
+def test_collision_marks_train_only_on_the_last_particle_column_and_never_change_the_questions():
+    from model.batches import make_stream
+    from model.errors import ConfigError
+    from model.tasks import collision
+    params = dict(grid=4, particles=2, colours=2, mark_collisions=True)
+    train = make_stream("collision", params, "train", 80_000, seed=0)
+    plain = make_stream("collision", {**params, "mark_collisions": False}, "train", 80_000, seed=0)
+    valid = make_stream("collision", params, "valid", 80_000, seed=0)
+    seq = collision.generate(collision.SCALED, len(train.tokens) // 8, seed=0)
+    marks, frames = train.targets.reshape(-1, 8), seq.positions
+    collided = (frames[:, 0] == frames[:, 1]).all(-1)
+    assert collided.any() and not collided.all()
+    assert np.array_equal(marks[:, 4] > 0, collided)   # particle 1's column token: collision or not
+    quads = 1 + 2 * (frames[collided, 0, 0] >= 2) + (frames[collided, 0, 1] >= 2)
+    assert np.array_equal(marks[collided, 4], quads)    # and where
+    assert np.array_equal(np.delete(marks, 4, axis=1), plain.targets.reshape(-1, 8)[:, [0, 1, 2, 3, 5, 6, 7]])
+    assert np.array_equal(valid.targets, collision.generate(collision.SCALED, len(valid.tokens) // 8,
+                                                            seed=1_000_003).targets)   # validation: questions only
+    only = make_stream("collision", {**params, "mark_collisions": "only"}, "train", 80_000, seed=0)
+    assert np.array_equal(only.targets.reshape(-1, 8)[:, 4], marks[:, 4])
+    assert (only.targets.reshape(-1, 8)[:, 7] == -1).all()   # a first phase: marks without questions
+    for bad in ("yes", 1):
+        with pytest.raises(ConfigError, match='mark_collisions must be true, false or "only"'):
+            make_stream("collision", {**params, "mark_collisions": bad}, "train", 8_000, seed=0)

@@ -90,8 +90,17 @@ def test_missing_hub_repo_gives_a_clear_error():
     (dict(d_model=30, n_heads=4), "n_heads (4) must divide d_model (30)"),
     (dict(init_span_fraction=1.5), "init_span_fraction must be in (0, 1)"),
     (dict(dropout="0.1"), "dropout must be a number"),
+    (dict(position_init=0.0), "position_init must be > 0"),
 ])
 def test_impossible_configs_name_the_problem(values, problem):
     with pytest.raises(ConfigError) as err:
         ExpireSpanConfig(**values)
     assert problem in str(err.value)
+
+
+def test_the_position_table_starts_at_the_configured_scale_and_old_configs_keep_theirs():
+    """docs/method.md 14.7: the authors' code starts the table at std 1; configs without the key keep 0.02."""
+    torch.manual_seed(0)
+    assert ExpireSpanLM(ExpireSpanConfig(position_init=1.0)).key_pe.std().item() == pytest.approx(1.0, rel=0.05)
+    old = {k: v for k, v in ExpireSpanConfig().to_dict().items() if k != "position_init"}
+    assert ExpireSpanLM(ExpireSpanConfig.from_dict(old)).key_pe.std().item() == pytest.approx(0.02, rel=0.05)
