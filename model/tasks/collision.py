@@ -197,15 +197,15 @@ def encode(config, positions, colours, questions, labels):
 
 
 def collision_marks(seq, questions=True):
-    """Targets with a collision mark added to every frame: on the last particle's column token (the first token
-    at which the frame's positions are all known), 0 for no collision, else 1 + the collision's quadrant.
+    """Targets with a collision mark added to every frame: on the last particle's colour token (the first token
+    that has seen every particle's cell and colour), 0 for no collision, else 1 + the collision's quadrant.
     A training aid, never scored (docs/method.md 17.5); the question labels are kept, or dropped (questions=False)."""
     cfg = seq.config
     events = collision_events(cfg, seq.positions, seq.colours)
     marks = np.zeros(seq.n_frames, dtype=np.int64)
     marks[events["frame"]] = 1 + quadrant(cfg, events["row"], events["col"])  # the frame's last pair wins
     targets = seq.targets.copy().reshape(seq.n_frames, cfg.frame_len)
-    targets[:, 3 * cfg.particles - 2] = marks
+    targets[:, 3 * cfg.particles - 1] = marks
     if not questions:
         targets[:, -1] = -1
     return targets.reshape(-1)

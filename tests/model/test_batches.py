@@ -67,7 +67,7 @@ def test_text_streams_any_file_of_the_corpus_and_names_a_missing_one(tmp_path):
         make_stream("text", {"corpus": str(tmp_path)}, "test-bible", 100, seed=0)
 
 
-def test_collision_marks_train_only_on_the_last_particle_column_and_never_change_the_questions():
+def test_collision_marks_train_only_on_the_last_particle_colour_and_never_change_the_questions():
     from model.batches import make_stream
     from model.errors import ConfigError
     from model.tasks import collision
@@ -79,14 +79,14 @@ def test_collision_marks_train_only_on_the_last_particle_column_and_never_change
     marks, frames = train.targets.reshape(-1, 8), seq.positions
     collided = (frames[:, 0] == frames[:, 1]).all(-1)
     assert collided.any() and not collided.all()
-    assert np.array_equal(marks[:, 4] > 0, collided)   # particle 1's column token: collision or not
+    assert np.array_equal(marks[:, 5] > 0, collided)   # particle 1's colour token: collision or not
     quads = 1 + 2 * (frames[collided, 0, 0] >= 2) + (frames[collided, 0, 1] >= 2)
-    assert np.array_equal(marks[collided, 4], quads)    # and where
-    assert np.array_equal(np.delete(marks, 4, axis=1), plain.targets.reshape(-1, 8)[:, [0, 1, 2, 3, 5, 6, 7]])
+    assert np.array_equal(marks[collided, 5], quads)    # and where
+    assert np.array_equal(np.delete(marks, 5, axis=1), plain.targets.reshape(-1, 8)[:, [0, 1, 2, 3, 4, 6, 7]])
     assert np.array_equal(valid.targets, collision.generate(collision.SCALED, len(valid.tokens) // 8,
                                                             seed=1_000_003).targets)   # validation: questions only
     only = make_stream("collision", {**params, "mark_collisions": "only"}, "train", 80_000, seed=0)
-    assert np.array_equal(only.targets.reshape(-1, 8)[:, 4], marks[:, 4])
+    assert np.array_equal(only.targets.reshape(-1, 8)[:, 5], marks[:, 5])
     assert (only.targets.reshape(-1, 8)[:, 7] == -1).all()   # a first phase: marks without questions
     for bad in ("yes", 1):
         with pytest.raises(ConfigError, match='mark_collisions must be true, false or "only"'):
