@@ -2,6 +2,7 @@
 
     python -m model.data build-corpus [--out data/corpus] [--seed 0]
     python -m model.data build-copy-corpus [--source data/corpus] [--out data/corpus-copy] [--seed 0]
+                                     [--names syllables|varied]
     python -m model.data collision --seed 0 --frames 100 [--preset default|scaled] --out x.json
     python -m model.data corridor --seed 0 --tokens 1000 --out x.json
 
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from model.tasks import collision, copy_corpus, corridor, text_corpus
+from model.tasks.invented_names import STYLES
 
 PRESETS = {"default": collision.DEFAULT, "scaled": collision.SCALED}
 
@@ -27,7 +29,8 @@ def build_corpus(args):
 
 def build_copy_corpus(args):
     print(f"building the copy corpus into {args.out} from {args.source} (seed {args.seed}) ...", file=sys.stderr)
-    summary = copy_corpus.build(args.source, args.out, seed=args.seed, replaced=args.replaced, repeats=args.repeats)
+    summary = copy_corpus.build(args.source, args.out, seed=args.seed, replaced=args.replaced, repeats=args.repeats,
+                                names=args.names)
     print(json.dumps(summary["copy"], indent=2))
 
 
@@ -71,6 +74,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--replaced", type=float, default=0.6, help="share of training documents with names replaced")
     p.add_argument("--repeats", type=float, default=0.4, help="share of training bytes in repeat documents")
+    p.add_argument("--names", choices=STYLES, default="syllables",
+                   help="how invented names are drawn: syllables, or varied (also freer syllables, random letters)")
     p.set_defaults(run=build_copy_corpus)
 
     p = sub.add_parser("collision", help="dump a collision sequence as JSON")

@@ -24,8 +24,9 @@ def _documents(path: Path) -> list[str]:
     return [d for d in path.read_text(encoding="utf-8").split(DOC_SEP) if d.strip()]
 
 
-def build(source, out, seed: int = 0, replaced: float = 0.6, repeats: float = 0.4) -> dict:
-    """Write the copy corpus into `out` from the corpus in `source`; returns its summary."""
+def build(source, out, seed: int = 0, replaced: float = 0.6, repeats: float = 0.4, names: str = "syllables") -> dict:
+    """Write the copy corpus into `out` from the corpus in `source`; returns its summary. `names`: the
+    NameMaker style of every invented name (training documents, repeats and the names split alike)."""
     source, out = Path(source), Path(out)
     if not (source / "train.txt").is_file():
         raise FileNotFoundError(f"{source / 'train.txt'} is missing: run `python -m model.data build-corpus` first")
@@ -34,7 +35,7 @@ def build(source, out, seed: int = 0, replaced: float = 0.6, repeats: float = 0.
     rng = np.random.default_rng(seed)
     train = _documents(source / "train.txt")
     lowercase = lowercase_words(DOC_SEP.join(train))
-    make = NameMaker(rng, lowercase)
+    make = NameMaker(rng, lowercase, style=names)
     natural = [replace_names(d, lowercase, make) if rng.random() < replaced else d for d in train]
     natural_bytes = sum(len(d.encode()) for d in natural)
     long_docs = [d for d in natural if len(d) > 3000]
@@ -58,7 +59,7 @@ def build(source, out, seed: int = 0, replaced: float = 0.6, repeats: float = 0.
         held_out += _documents(source / f"test-{name}.txt")
     names_split = [replace_names(d, lowercase, make) for d in held_out]
     (out / "test-names.txt").write_text(DOC_SEP.join(names_split), encoding="utf-8")
-    summary["copy"] = {"source": str(source), "seed": seed, "replaced_share_of_documents": replaced,
+    summary["copy"] = {"source": str(source), "seed": seed, "names": names, "replaced_share_of_documents": replaced,
                        "repeat_share_of_bytes": round(synthetic_bytes / (synthetic_bytes + natural_bytes), 3),
                        "natural_documents": len(natural), "repeat_documents": len(synthetic),
                        "names_split_documents": len(names_split)}

@@ -9,7 +9,8 @@ predict it is to copy it from an earlier mention. Two kinds of text give copying
 - `repeat_document()`: a list of 8-30 invented names, a stretch of natural text of 0-2,000 bytes, then the
   same list again (the verbatim repeat that teaches a copy mechanism), then a little natural text.
 
-`NameMaker` draws names from random syllables and never returns a word of the corpus.
+`NameMaker` draws names from random syllables (or, with `style="varied"`, from three schemes that letter statistics
+predict less and less: syllables, freer syllables, random letters) and never returns a word of the corpus.
 """
 import re
 
@@ -21,21 +22,41 @@ ONSETS = ("b br bl c ch cl cr d dr f fr g gr gl h j k kl kr l m n p pr pl qu r s
 VOWELS = "a e i o u a e i o ai ea ou y ae".split()
 CODAS = [""] * 6 + "n r l s th m nd rk st x ck rn lv sk".split()
 REPEAT_GAPS = (0, 50, 200, 600, 1200, 2000)
+# style "varied": syllables with an optional onset and wider clusters, or random letters (docs/method.md 16.7)
+FREE_ONSETS = [""] * 4 + ONSETS + "gn ph wh x sc scr squ spr str thr dw tw sw gw zh".split()
+FREE_VOWELS = VOWELS + "ee oo ei ie ia io ue".split()
+FREE_CODAS = CODAS + "ck ft ld lk mb mp nt nx pt rd rg rm rv sp ss ts tz ll zz".split()
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+STYLES = ("syllables", "varied")
 
 
 class NameMaker:
-    """Invented names of 4-10 letters, none of them a word of `known` (lowercased), none drawn twice."""
+    """Invented names of 4-10 letters, none of them a word of `known` (lowercased), none drawn twice.
 
-    def __init__(self, rng: np.random.Generator, known: set[str]):
-        self.rng, self.known, self.used = rng, known, set()
+    style "syllables": 2-3 syllables of onset, vowel and coda. "varied": a third each of those, of freer
+    syllables (optional onset, wider clusters) and of random letters, so that no letter model predicts a name
+    and only a copy from memory does."""
 
-    def _syllable(self) -> str:
+    def __init__(self, rng: np.random.Generator, known: set[str], style: str = "syllables"):
+        if style not in STYLES:
+            raise ValueError(f"style must be one of {STYLES}, not {style!r}")
+        self.rng, self.known, self.style, self.used = rng, known, style, set()
+
+    def _syllables(self, onsets, vowels, codas) -> str:
         pick = self.rng.choice
-        return pick(ONSETS) + pick(VOWELS) + pick(CODAS)
+        return "".join(pick(onsets) + pick(vowels) + pick(codas) for _ in range(int(self.rng.integers(2, 4))))
+
+    def _draw(self) -> str:
+        scheme = int(self.rng.integers(3)) if self.style == "varied" else 0
+        if scheme == 0:
+            return self._syllables(ONSETS, VOWELS, CODAS)
+        if scheme == 1:
+            return self._syllables(FREE_ONSETS, FREE_VOWELS, FREE_CODAS)
+        return "".join(self.rng.choice(list(LETTERS), int(self.rng.integers(4, 11))))
 
     def __call__(self) -> str:
         while True:
-            word = "".join(self._syllable() for _ in range(int(self.rng.integers(2, 4))))
+            word = self._draw()
             if 4 <= len(word) <= 10 and word not in self.known and word not in self.used:
                 self.used.add(word)
                 return word.capitalize()

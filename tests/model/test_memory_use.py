@@ -44,6 +44,23 @@ def test_invented_names_are_new_distinct_names():
     assert not {"Bakor", "Tifesa"} & set(names)
 
 
+def _longest_consonant_run(names) -> int:
+    return max(len(r) for n in names for r in re.findall(r"[^aeiouy]+", n.lower()))
+
+
+def test_varied_names_reach_what_syllables_never_make():
+    """docs/method.md 16.7: varied names stay names (4-10 letters, new, distinct) but include letter runs that the
+    syllables of 16.3 never make, so letter statistics learnt from those cannot predict them."""
+    varied = NameMaker(np.random.default_rng(0), {"bakor"}, style="varied")
+    names = [varied() for _ in range(600)]
+    assert len(set(names)) == 600 and all(NAME.fullmatch(n) and 4 <= len(n) <= 10 for n in names)
+    syllables = NameMaker(np.random.default_rng(0), set())
+    assert _longest_consonant_run(syllables() for _ in range(600)) <= 4
+    assert _longest_consonant_run(names) >= 6
+    with pytest.raises(ValueError, match="style"):
+        NameMaker(np.random.default_rng(0), set(), style="random")
+
+
 def test_names_are_replaced_consistently_and_only_names():
     doc = "Marlowe came to Paris. The Duke saw Marlowe. Marlowe left Paris; Hamlet stayed. The duke slept."
     lowercase = {"the", "duke", "came", "to", "saw", "left", "stayed", "slept"}
@@ -85,6 +102,9 @@ def test_the_copy_corpus_keeps_held_out_files_and_adds_the_names_split(tmp_path)
     assert "Zorvik" not in names and len(set(re.findall(r"[A-Z][a-z]+", names))) == 1
     with pytest.raises(FileNotFoundError):
         copy_corpus.build(tmp_path / "nowhere", out)
+    varied = copy_corpus.build(src, tmp_path / "varied", seed=0, replaced=1.0, repeats=0.4, names="varied")["copy"]
+    assert summary["names"] == "syllables" and varied["names"] == "varied"
+    assert (tmp_path / "varied" / "train.txt").read_text(encoding="utf-8") != train
 
 
 def test_measure_text_on_a_model():
