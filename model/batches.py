@@ -1,10 +1,11 @@
 """Training and evaluation blocks for the three tasks.
 
 Text and object collision are streams: each batch row walks its own contiguous slice (docs/method.md section 9),
-so the memory a row carries from block to block belongs to what it is reading. The corridor is a set of
-independent episodes: every row of a batch runs an episode of the same length from a fresh memory, so
-the only cue in memory is the one the query asks about (without position information beyond M tokens,
-cues of earlier episodes would be indistinguishable from the current one).
+so the memory a row carries from block to block belongs to what it is reading. Object collision may instead train
+in episodes (`episode_frames`, docs/method.md 17.6): every row a new sequence from frame 0 and a fresh memory.
+The corridor is a set of independent episodes: every row of a batch runs an episode of the same length from a
+fresh memory, so the only cue in memory is the one the query asks about (without position information beyond M
+tokens, cues of earlier episodes would be indistinguishable from the current one).
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +31,16 @@ def text_stream(corpus_dir, split: str) -> Stream:
     return Stream(tokens, targets)
 
 
-COLLISION_TRAINING_KEYS = {"mark_collisions"}  # [data] keys for the training stream, not the generator
+COLLISION_TRAINING_KEYS = {"mark_collisions", "episode_frames"}  # [data] keys for training, not the generator
 
 
 def collision_config(params: dict) -> "collision.CollisionConfig":
     mark = params.get("mark_collisions", False)
     if not (isinstance(mark, bool) or mark == "only"):
         raise ConfigError('[data] mark_collisions must be true, false or "only" (marks without questions)')
+    frames = params.get("episode_frames")
+    if frames is not None and (isinstance(frames, bool) or not isinstance(frames, int) or frames < 1):
+        raise ConfigError(f"[data] episode_frames must be a whole number of frames, at least 1 (got {frames!r})")
     try:
         return collision.CollisionConfig(**{k: v for k, v in params.items() if k not in COLLISION_TRAINING_KEYS})
     except (TypeError, ValueError) as e:
@@ -73,7 +77,7 @@ def make_stream(task: str, params: dict, split: str, n_tokens: int, seed: int) -
         cfg = collision_config(params)
         seq = collision.generate(cfg, n_frames=-(-n_tokens // cfg.frame_len), seed=split_seed)
         marks = params.get("mark_collisions", False) if split == "train" else False
-        return Stream(seq.tokens, collision.collision_marks(seq, questions=marks != "only") if marks else seq.targets)
+        return Stream(seq.tokens, training_targets(seq, marks))
     raise ConfigError(f"unknown task {task!r}: use text, collision or corridor")
 
 
@@ -84,8 +88,16 @@ def make_walker(task: str, params: dict, split: str, batch_size: int, block_size
         split_seed = {"train": 0, "valid": 1_000_003, "test": 2_000_003}[split] + seed
         length = None if split == "train" else params.get("eval_length")
         return EpisodeWalker(corridor_config(params), batch_size, block_size, split_seed, row_offset, n_rows, length)
+    if task == "collision" and split == "train" and params.get("episode_frames"):
+        return CollisionEpisodeWalker(collision_config(params), params["episode_frames"],
+                                      params.get("mark_collisions", False), batch_size, block_size, seed, row_offset)
     stream = make_stream(task, params, split, n_tokens, seed)
     return BlockWalker(stream, batch_size, block_size, row_offset, n_rows)
+
+
+def training_targets(seq, marks) -> np.ndarray:
+    """A collision sequence's targets: its questions, with collision marks if `marks` (docs/method.md 17.5)."""
+    return collision.collision_marks(seq, questions=marks != "only") if marks else seq.targets
 
 
 class BlockWalker:
@@ -117,6 +129,45 @@ class BlockWalker:
         index = self.starts[:, None] + offset + np.arange(self.block_size)[None, :]
         self.step += 1
         return self.stream.tokens[index], self.stream.targets[index], self.step == 1
+
+
+def episode_seed(seed: int, episode: int, row: int) -> int:
+    """The generator seed of one row of one training episode (CollisionEpisodeWalker)."""
+    return int(np.random.SeedSequence([seed, episode, row]).generate_state(1)[0])
+
+
+class CollisionEpisodeWalker:
+    """Object collision in episodes (docs/method.md 17.6): every row runs its own sequence of `frames` frames,
+    from frame 0 and a fresh memory, as the app and the fresh measure (17.3) do; then all rows start the next.
+
+    Row r of episode k is generated from episode_seed(seed, k, r), so any step can be reproduced after a resume and
+    the processes of a data-parallel run (row_offset) read different sequences."""
+
+    def __init__(self, config, frames: int, marks, batch_size: int, block_size: int, seed: int, row_offset: int = 0):
+        length = frames * config.frame_len
+        if length % block_size:
+            raise ConfigError(f"[data] episode_frames: {frames} frames of {config.frame_len} tokens are not a whole "
+                              f"number of {block_size}-token blocks")
+        self.config, self.frames, self.marks, self.block_size, self.seed = config, frames, marks, block_size, seed
+        self.rows = range(row_offset, row_offset + batch_size)
+        self.blocks = length // block_size
+        self.step, self._k, self._episode = 0, None, None
+
+    def _make_episode(self, k: int):
+        seqs = [collision.generate(self.config, self.frames, episode_seed(self.seed, k, r)) for r in self.rows]
+        return np.stack([s.tokens for s in seqs]), np.stack([training_targets(s, self.marks) for s in seqs])
+
+    def restore(self, step: int) -> None:
+        self.step = step
+
+    def next(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        k, j = divmod(self.step, self.blocks)
+        if k != self._k:
+            self._k, self._episode = k, self._make_episode(k)
+        tokens, targets = self._episode
+        M = self.block_size
+        self.step += 1
+        return tokens[:, j * M:(j + 1) * M], targets[:, j * M:(j + 1) * M], j == 0
 
 
 class EpisodeWalker:

@@ -91,3 +91,35 @@ def test_collision_marks_train_only_on_the_last_particle_colour_and_never_change
     for bad in ("yes", 1):
         with pytest.raises(ConfigError, match='mark_collisions must be true, false or "only"'):
             make_stream("collision", {**params, "mark_collisions": bad}, "train", 8_000, seed=0)
+
+
+def test_collision_episodes_start_every_row_at_frame_0_with_a_fresh_memory():
+    """docs/method.md 17.6: with episode_frames, each row runs its own sequence from frame 0, all rows restart
+    together (the memory is reset), episodes and rows differ, and a resumed walker reads the same blocks."""
+    from model.batches import CollisionEpisodeWalker, episode_seed, make_walker
+    from model.errors import ConfigError
+    from model.tasks import collision
+    params = dict(grid=4, particles=2, colours=2, episode_frames=28)  # 28 frames x 8 tokens = 2 blocks of 112
+    walker = make_walker("collision", params, "train", 3, 112, seed=5, n_tokens=10**6)
+    assert isinstance(walker, CollisionEpisodeWalker)
+    blocks = [walker.next() for _ in range(6)]
+    assert [reset for _, _, reset in blocks] == [True, False] * 3
+    episode = np.concatenate([blocks[0][0], blocks[1][0]], axis=1)
+    assert len({row.tobytes() for row in episode}) == 3 and not np.array_equal(blocks[0][0], blocks[2][0])
+    for r, row in enumerate(episode):  # a whole sequence from its first frame, with its questions
+        seq = collision.generate(collision.SCALED, 28, episode_seed(5, 0, r))
+        assert np.array_equal(row, seq.tokens)
+        assert np.array_equal(np.concatenate([blocks[0][1][r], blocks[1][1][r]]), seq.targets)
+    second = collision.generate(collision.SCALED, 28, episode_seed(5, 1, 0)).tokens
+    assert np.array_equal(np.concatenate([blocks[2][0][0], blocks[3][0][0]]), second)
+    again = make_walker("collision", params, "train", 3, 112, seed=5, n_tokens=10**6)
+    again.restore(3)
+    x, y, reset = again.next()
+    assert not reset and np.array_equal(x, blocks[3][0]) and np.array_equal(y, blocks[3][1])
+    valid = make_walker("collision", params, "valid", 3, 112, seed=5, n_tokens=20_000)
+    assert not isinstance(valid, CollisionEpisodeWalker)  # validation and test stay the held-out streams
+    for bad in (0, -3, 2.5, True, "28"):
+        with pytest.raises(ConfigError, match="episode_frames must be a whole number"):
+            make_walker("collision", {**params, "episode_frames": bad}, "train", 3, 112, seed=5, n_tokens=10**6)
+    with pytest.raises(ConfigError, match="not a whole number of 112-token blocks"):
+        make_walker("collision", {**params, "episode_frames": 30}, "train", 3, 112, seed=5, n_tokens=10**6)
